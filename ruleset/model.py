@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 BUILTIN_CHAINS: dict[str, tuple[str, ...]] = {
     "raw": ("PREROUTING", "OUTPUT"),
@@ -26,12 +26,12 @@ TABLE_ORDER: tuple[str, ...] = ("raw", "mangle", "nat", "filter", "security")
 ALL_BUILTIN_NAMES = frozenset(n for names in BUILTIN_CHAINS.values() for n in names)
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     IPV4 = "ipv4"
     IPV6 = "ipv6"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -65,12 +65,28 @@ class Diagnostic:
         return f"{self.path}:{self.line}:{self.col}: {self.severity.value}: {self.message}"
 
 
+def _rounded_bounds(value: int, unit: int) -> tuple[int, int]:
+    """The true counter behind a `-L` figure printed as value/unit with a K/M/G/T/P suffix.
+
+    iptables rounds to nearest at each step of 1000 (`(n + 500) / 1000`, cascaded), so a figure
+    of V with unit 1000**k stands for any count in [V*1000**k - 500*(1000**k - 1)/999, ...].
+    """
+    if unit <= 1:
+        return value, value
+    lo = hi = value // unit
+    step = 1
+    while step < unit:
+        lo, hi = lo * 1000 - 500, hi * 1000 + 499
+        step *= 1000
+    return max(lo, 0), hi
+
+
 @dataclass(frozen=True, slots=True)
 class Counters:
     """Packet and byte counters. `exact` is False for `-L` figures rounded to K/M/G/T/P.
 
-    For rounded figures `packets`/`bytes` are the printed value times the unit; the true value
-    lies in [value, value + unit) (`packets_max`, `bytes_max`).
+    For rounded figures `packets`/`bytes` are the printed value times the unit (1000**k) and
+    the true value lies in [`packets_min`, `packets_max`] (same for bytes).
     """
 
     packets: int
@@ -80,12 +96,20 @@ class Counters:
     bytes_unit: int = 1
 
     @property
+    def packets_min(self) -> int:
+        return _rounded_bounds(self.packets, self.packets_unit)[0]
+
+    @property
     def packets_max(self) -> int:
-        return self.packets + self.packets_unit - 1
+        return _rounded_bounds(self.packets, self.packets_unit)[1]
+
+    @property
+    def bytes_min(self) -> int:
+        return _rounded_bounds(self.bytes, self.bytes_unit)[0]
 
     @property
     def bytes_max(self) -> int:
-        return self.bytes + self.bytes_unit - 1
+        return _rounded_bounds(self.bytes, self.bytes_unit)[1]
 
 
 @dataclass(frozen=True, slots=True)

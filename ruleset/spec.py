@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import replace
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 
 from ruleset.model import GENERIC_OPTIONS, Family, Match, Option, Rule, RuleSpec, Target
@@ -26,7 +26,7 @@ PROTOCOL_NAMES: dict[int, str] = {
 }
 
 
-class TargetKind(str, Enum):
+class TargetKind(StrEnum):
     ACCEPT = "accept"
     DROP = "drop"
     REJECT = "reject"
