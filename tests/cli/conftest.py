@@ -31,10 +31,14 @@ class Result:
     err: str
 
 
-def plain_env(**extra: str) -> dict[str, str]:
-    """os.environ for a subprocess: no colour, WIDTH columns, plus `extra`."""
+def subprocess_env(*, color: bool = False, **extra: str) -> dict[str, str]:
+    """os.environ for a subprocess: WIDTH columns, no colour (or colour forced), plus `extra`."""
     env = {k: v for k, v in os.environ.items() if k not in _RICH_ENV}
-    env.update(NO_COLOR="1", COLUMNS=str(WIDTH), PYTHONPATH=str(REPO))
+    env.update(COLUMNS=str(WIDTH), PYTHONPATH=str(REPO))
+    if color:
+        env.update(FORCE_COLOR="1", TERM="xterm-256color")
+    else:
+        env.update(NO_COLOR="1")
     env.update(extra)
     return env
 
@@ -65,12 +69,12 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     return run
 
 
-def _run_subprocess(*args: str, stdin: str | bytes | None = None,
+def _run_subprocess(*args: str, stdin: str | bytes | None = None, color: bool = False,
                     env: dict[str, str] | None = None, timeout: float = 120) -> Result:
     data = stdin.encode() if isinstance(stdin, str) else stdin
     proc = subprocess.run(
         [sys.executable, "-m", "tui", *args], input=data, capture_output=True,
-        env=env if env is not None else plain_env(), cwd=REPO, timeout=timeout, check=False,
+        env=subprocess_env(color=color, **(env or {})), cwd=REPO, timeout=timeout, check=False,
     )
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
                   proc.stderr.decode("utf-8", "replace"))
@@ -78,8 +82,9 @@ def _run_subprocess(*args: str, stdin: str | bytes | None = None,
 
 @pytest.fixture
 def cli_subprocess() -> Callable[..., Result]:
-    """`cli_subprocess("check", path, stdin=b"...", env=plain_env(FORCE_COLOR="1"))` runs
-    `python -m tui ARGS` in a fresh interpreter (no colour, WIDTH columns by default)."""
+    """`cli_subprocess("check", path, stdin=b"...", color=True, env={"X": "1"})` runs
+    `python -m tui ARGS` in a fresh interpreter, in the repository, WIDTH columns wide, without
+    colour unless `color` (FORCE_COLOR), with `env` added to the environment."""
     return _run_subprocess
 
 

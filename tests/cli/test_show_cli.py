@@ -1,0 +1,151 @@
+"""`iptscope show` through the CLI: goldens on the bundled sample and corpus files, filters,
+unknown names, colour, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("parser.load")
+
+REPO = Path(__file__).resolve().parents[2]
+NEUTRON = "samples/neutron/iptables-L-vn-line-numbers.txt"
+
+Cli = Callable[..., Any]  # conftest's cli / cli_subprocess: (*args, stdin=) -> Result
+
+GOOD_SAVE = """\
+*filter
+:INPUT DROP [3:180]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [10:600]
+:web - [0:0]
+[5:300] -A INPUT -s 10.0.0.1/32 -j ACCEPT
+[2:120] -A INPUT -p tcp -m tcp --dport 80 -j web
+[0:0] -A web -j REJECT --reject-with icmp-port-unreachable
+COMMIT
+"""
+
+
+def no_traceback(result: Any) -> None:
+    assert "Traceback" not in result.out + result.err
+
+
+def test_neutron_golden(cli: Cli, golden: Callable[[str, str], None]) -> None:
+    result = cli("show", NEUTRON)
+    no_traceback(result)
+    assert result.code == 0, result.err
+    assert result.err == ""
+    golden("show-neutron.txt", result.out)
+
+
+def test_neutron_one_chain_golden(cli: Cli, golden: Callable[[str, str], None]) -> None:
+    result = cli("show", NEUTRON, "--table", "filter", "--chain", "neutron-openvswi-i2c6951d5-e")
+    assert result.code == 0, result.err
+    golden("show-neutron-chain.txt", result.out)
+    assert result.out.count("Chain ") == 1
+
+
+def test_neutron_subprocess_matches_in_process(cli: Cli, cli_subprocess: Cli) -> None:
+    inside = cli("show", NEUTRON)
+    outside = cli_subprocess("show", NEUTRON)
+    assert (outside.code, outside.out, outside.err) == (inside.code, inside.out, inside.err)
+
+
+def test_colour_forced(cli_subprocess: Cli) -> None:
+    result = cli_subprocess("show", NEUTRON, color=True)
+    assert result.code == 0
+    assert "\x1b[1;31mDROP\x1b[0m" in result.out  # DROP: bold red
+    assert "\x1b[36mRETURN\x1b[0m" in result.out  # RETURN: cyan
+    assert "\x1b[1;32mACCEPT\x1b[0m" in result.out  # the policies: bold green
+
+
+def test_no_color_env_wins(cli_subprocess: Cli) -> None:
+    result = cli_subprocess("show", NEUTRON, color=True, env={"NO_COLOR": "1"})
+    assert result.code == 0
+    assert "\x1b[3" not in result.out
+
+
+def test_stdin(cli: Cli) -> None:
+    result = cli("show", "-", stdin=GOOD_SAVE)
+    no_traceback(result)
+    assert result.code == 0
+    assert result.out.startswith("-: iptables-save -c, ipv4\n")
+    assert "Chain INPUT (policy DROP 3 packets, 180 bytes)" in result.out
+    assert "Chain web (1 reference)" in result.out
+    assert "tcp dport 80" in result.out
+
+
+def test_unknown_table_suggests(cli: Cli, write_file: Callable[[str, str], Path]) -> None:
+    path = write_file("good.save", GOOD_SAVE)
+    result = cli("show", str(path), "--table", "filtr")
+    assert result.code == 2
+    assert result.out == ""
+    (line,) = result.err.splitlines()
+    assert "no table 'filtr'" in line and "did you mean filter?" in line
+    assert "(tables: filter)" in line
+
+
+def test_unknown_chain_suggests(cli: Cli, write_file: Callable[[str, str], Path]) -> None:
+    path = write_file("good.save", GOOD_SAVE)
+    result = cli("show", str(path), "--chain", "INPTU")
+    assert result.code == 2
+    (line,) = result.err.splitlines()
+    assert "no chain 'INPTU'" in line and "did you mean INPUT?" in line
+    assert "(chains: INPUT, FORWARD, OUTPUT, web)" in line
+
+
+def test_chain_lower_case_suggests(cli: Cli, write_file: Callable[[str, str], Path]) -> None:
+    path = write_file("good.save", GOOD_SAVE)
+    result = cli("show", str(path), "-t", "filter", "-c", "input")
+    assert result.code == 2
+    assert "did you mean INPUT?" in result.err
+
+
+def test_missing_file(cli: Cli, tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    result = cli("show", str(missing))
+    no_traceback(result)
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.startswith(f"{missing}: error: ")
+    assert len(result.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("content", [b"", bytes(range(256)) * 4, b"\n\n"])
+def test_unloadable(cli: Cli, write_file: Callable[[str, bytes], Path], content: bytes) -> None:
+    path = write_file("bad", content)
+    result = cli("show", str(path))
+    no_traceback(result)
+    assert result.code == 1
+    assert result.err.startswith(f"{path}: error: ")
+
+
+def test_bad_line_listing_still_shown(cli: Cli, write_file: Callable[[str, str], Path]) -> None:
+    text = GOOD_SAVE.replace("COMMIT", "what is this\nCOMMIT")
+    path = write_file("mixed.save", text)
+    result = cli("show", str(path))
+    no_traceback(result)
+    assert result.code == 1
+    assert "Chain web (1 reference)" in result.out
+    assert f"{path}:10:" in result.err and "    what is this" in result.err
+
+
+CORPUS_FILES = [
+    "save/k8s-1.11-weave-docker-kubeadm.txt",
+    "spec/moby-usernet-portmap-nat-S.txt",
+    "list-verbose/moby-usernet-portmap-filter-nvL-line-numbers.txt",
+]
+
+
+@pytest.mark.parametrize("relative", CORPUS_FILES)
+def test_corpus_golden(cli: Cli, golden: Callable[[str, str], None],
+                       corpus_file: Callable[[str], Path], relative: str) -> None:
+    path = corpus_file(relative)
+    result = cli("show", str(path))
+    no_traceback(result)
+    assert result.code == 0, result.err
+    out = result.out.replace(str(path), relative, 1)
+    golden("show-corpus-" + relative.replace("/", "-"), out)
