@@ -1,0 +1,52 @@
+"""`?`: every binding of the screen below, the app's and the widgets' ones."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+
+def bindings_table(screen: Screen[object]) -> Table:
+    table = Table(title="Keys", expand=True, show_edge=False)
+    table.add_column("key", style="bold cyan", no_wrap=True)
+    table.add_column("does")
+    table.add_column("where", style="dim")
+    app = screen.app
+    seen: set[tuple[str, str]] = set()
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        key = binding.key_display or app.get_key_display(binding)
+        if (key, binding.action) in seen:
+            continue
+        seen.add((key, binding.action))
+        node = active.node
+        where = "app" if node is app else type(node).__name__
+        table.add_row(key, binding.description or binding.action, where)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 80%; height: 85%; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, under: Screen[object]) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(bindings_table(self.under), id="help-table")
+            yield Static(
+                "Mouse: click a chain or rule; double-click a jump to follow it; wheel scrolls.\n"
+                "ctrl+p: go to any chain by name (fuzzy).", id="help-mouse")

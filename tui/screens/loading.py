@@ -1,0 +1,64 @@
+"""The loading screen: files load in a thread worker while a progress bar moves."""
+
+from __future__ import annotations
+
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Center, Middle
+from textual.screen import Screen
+from textual.widgets import Label, ProgressBar
+from textual.worker import get_current_worker
+
+from tui.messages import LoadProgressed, RulesetsLoaded
+
+
+class LoadingScreen(Screen[None]):
+    DEFAULT_CSS = """
+    LoadingScreen Label { width: 100%; content-align: center middle; }
+    LoadingScreen ProgressBar { width: auto; }
+    """
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__()
+        self.paths = paths
+
+    def compose(self) -> ComposeResult:
+        with Middle(), Center():
+            yield Label(f"Loading {', '.join(self.paths) or 'stdin'}…", id="loading-label")
+            yield ProgressBar(total=None, show_eta=False, id="loading-bar")
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="load", description="load rule dumps")
+    def _load(self) -> None:
+        from parser.load import load_path
+
+        from parser.errors import LoadError, ParseError
+
+        worker = get_current_worker()
+        rulesets = []
+        errors: list[str] = []
+        total = len(self.paths)
+        for i, path in enumerate(self.paths):
+            if worker.is_cancelled:
+                return
+            self.post_message(LoadProgressed(i, total, f"Loading {path}…"))
+            start = time.perf_counter()
+            try:
+                rulesets.append(load_path(path))
+            except (LoadError, ParseError, OSError) as exc:
+                errors.append(f"{path}: {exc}")
+            except Exception as exc:  # never crash on input: show it
+                errors.append(f"{path}: internal error while loading: {exc!r}")
+            self.post_message(LoadProgressed(
+                i + 1, total, f"Loaded {path} in {time.perf_counter() - start:.2f}s"))
+        self.app.post_message(RulesetsLoaded(rulesets, errors))
+
+    def on_load_progressed(self, message: LoadProgressed) -> None:
+        bar = self.query_one(ProgressBar)
+        if message.total > 1:
+            bar.update(total=message.total, progress=message.done)
+        self.query_one("#loading-label", Label).update(message.label)

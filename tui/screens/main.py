@@ -1,0 +1,445 @@
+"""The main screen: chain tree | rule view over rule detail, breadcrumb on top, status below.
+
+Routes the widgets' messages: selecting a chain, following a jump (Enter), browser-style
+back/forward history, references, search with a filter-to-matches toggle, delta/hottest views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, Tree
+from textual.worker import get_current_worker
+
+from ruleset.model import Rule
+from ruleset.search import Query, search
+from tui.explorer import Explorer
+from tui.messages import ChainRequested
+from tui.widgets.chain_tree import ChainRef, ChainTree
+from tui.widgets.rule_detail import RuleDetail, detail_text
+from tui.widgets.rule_view import RowMark, RuleView
+
+SEARCH_MARK = RowMark("●", "bold yellow")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where the user is: a chain, the cursor in it, and the jumps taken to get there."""
+
+    table: str
+    chain: str
+    cursor: int = 0
+    trail: tuple[tuple[str, int], ...] = ()  # (chain, rule position) of each jump taken
+
+
+class MainScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("backspace,alt+left", "back", "Back"),
+        Binding("right_square_bracket,alt+right", "forward", "Forward", key_display="]"),
+        Binding("r", "references", "Refs"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("f", "toggle_filter", "Filter"),
+        Binding("n", "next_hit", "Next hit", show=False),
+        Binding("N", "previous_hit", "Prev hit", show=False),
+        Binding("escape", "clear_search", "Clear", show=False),
+        Binding("t", "trace", "Trace pkt"),
+        Binding("u", "toggle_unchanged", "Hide unchanged"),
+        Binding("h", "hottest", "Hottest"),
+        Binding("D", "diagnostics", "Diagnostics"),
+        Binding("tab", "app.focus_next", "Focus", show=False),
+    ]
+
+    def __init__(self, explorer: Explorer) -> None:
+        super().__init__()
+        self.explorer = explorer
+        self.location: Location | None = None
+        self.back_stack: list[Location] = []
+        self.forward_stack: list[Location] = []
+        self.search_query: Query | None = None
+        self.hits: list[Rule] = []
+        self.hit_ids: set[int] = set()
+        self.filter_to_hits = False
+        self.hide_unchanged = False
+
+    # -- layout --
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="breadcrumb")
+        with Horizontal(id="panes"):
+            yield ChainTree(id="chains")
+            with Vertical(id="right"):
+                yield RuleView(id="rules")
+                yield RuleDetail(id="detail")
+        yield Input(placeholder="search: text, address (10.0.0.5), port (443) or chain name",
+                    id="search")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.reload()
+
+    def reload(self) -> None:
+        """Show the explorer's ruleset from scratch (after loading or a what-if edit)."""
+        ex = self.explorer
+        self.query_one(ChainTree).show_ruleset(ex.ruleset, ex.graphs)
+        start = self.location or (
+            Location(*first) if (first := ex.first_chain()) is not None else None
+        )
+        if start is not None and ex.chain(start.table, start.chain) is None:
+            start = Location(*first) if (first := ex.first_chain()) is not None else None
+        if start is not None:
+            self._show(start)
+        self.update_status()
+        self.query_one(RuleView).focus()
+
+    # -- navigation --
+
+    def _visible_rules(self, table: str, chain: str) -> list[Rule]:
+        found = self.explorer.chain(table, chain)
+        rules = list(found.rules) if found is not None else []
+        if self.filter_to_hits and self.search_query is not None:
+            rules = [r for r in rules if id(r) in self.hit_ids]
+        heat = self.explorer.heat
+        if self.hide_unchanged and heat is not None:
+            rules = [r for r in rules if (h := heat.get(id(r))) is not None and
+                     (h.packets or h.bytes or h.note)]
+        return rules
+
+    def _show(self, location: Location) -> None:
+        self.location = location
+        view = self.query_one(RuleView)
+        rules = self._visible_rules(location.table, location.chain)
+        marks = {i: SEARCH_MARK for i in self.hit_ids} if self.search_query is not None else {}
+        empty = "(no rules: the policy decides)" if self._is_builtin(location) else (
+            "(no rules: returns to the caller)")
+        if self.filter_to_hits or self.hide_unchanged:
+            empty = "(no rules shown: a filter is on)"
+        view.set_rules(
+            rules,
+            cursor=location.cursor,
+            heat=self.explorer.heat,
+            marks=marks,
+            chain_names=self.explorer.chain_names.get(location.table),
+            show_rate=self.explorer.delta_summary.startswith("live"),
+            empty_text=empty,
+        )
+        self._update_breadcrumb()
+        self._update_detail(view.current_rule)
+
+    def _is_builtin(self, location: Location) -> bool:
+        chain = self.explorer.chain(location.table, location.chain)
+        return bool(chain and chain.builtin)
+
+    def _current(self) -> Location | None:
+        if self.location is None:
+            return None
+        return replace(self.location, cursor=self.query_one(RuleView).cursor)
+
+    def navigate(self, table: str, chain: str, *, cursor: int = 0,
+                 trail: tuple[tuple[str, int], ...] = (), push: bool = True,
+                 reveal: bool = True) -> None:
+        """Go to a chain, remembering where we were (browser-style)."""
+        current = self._current()
+        if push and current is not None:
+            self.back_stack.append(current)
+            self.forward_stack.clear()
+        self._show(Location(table, chain, cursor, trail))
+        if reveal:
+            self.query_one(ChainTree).reveal(table, chain)
+        self.refresh_bindings()
+
+    def follow(self, rule: Rule) -> bool:
+        target = self.explorer.jump_target(rule)
+        if target is None or self.location is None:
+            return False
+        trail = self.location.trail or ()
+        self.navigate(rule.table_name, target,
+                      trail=(*trail, (rule.chain_name, rule.position)))
+        return True
+
+    def action_back(self) -> None:
+        if not self.back_stack:
+            self.notify("Nothing to go back to.", severity="warning", timeout=2)
+            return
+        current = self._current()
+        if current is not None:
+            self.forward_stack.append(current)
+        self._show(self.back_stack.pop())
+        self._reveal_current()
+
+    def action_forward(self) -> None:
+        if not self.forward_stack:
+            self.notify("Nothing to go forward to.", severity="warning", timeout=2)
+            return
+        current = self._current()
+        if current is not None:
+            self.back_stack.append(current)
+        self._show(self.forward_stack.pop())
+        self._reveal_current()
+
+    def _reveal_current(self) -> None:
+        if self.location is not None:
+            self.query_one(ChainTree).reveal(self.location.table, self.location.chain)
+        self.refresh_bindings()
+
+    def _update_breadcrumb(self) -> None:
+        loc = self.location
+        crumb = Text()
+        if loc is not None:
+            crumb.append(f"{loc.table}: ", style="bold")
+            for chain, pos in loc.trail:
+                crumb.append(chain)
+                crumb.append(f" #{pos}", style="dim")
+                crumb.append(" › ", style="bold cyan")
+            crumb.append(loc.chain, style="bold reverse")
+            chain = self.explorer.chain(loc.table, loc.chain)
+            if chain is not None:
+                what = f"policy {chain.policy}" if chain.builtin else (
+                    f"{len(self.explorer.graphs[loc.table].references(loc.chain))} references")
+                crumb.append(f"   {len(chain.rules)} rules, {what}", style="dim")
+        self.query_one("#breadcrumb", Static).update(crumb)
+
+    def _update_detail(self, rule: Rule | None) -> None:
+        heat = None
+        if rule is not None and self.explorer.heat is not None:
+            heat = self.explorer.heat.get(id(rule))
+        names = self.explorer.chain_names.get(rule.table_name) if rule is not None else None
+        self.query_one(RuleDetail).show(detail_text(
+            rule, chain_names=names, heat=heat, family=self.explorer.ruleset.family))
+
+    def update_status(self, extra: str = "") -> None:
+        rs = self.explorer.ruleset
+        text = Text()
+        text.append(f" {rs.path} ", style="reverse")
+        text.append(f"  {rs.format}  {rs.family.value}  {len(rs.tables)} tables, "
+                    f"{rs.rule_count} rules")
+        if rs.diagnostics:
+            text.append(f"  {len(rs.diagnostics)} diagnostics (D)", style="bold yellow")
+        if self.explorer.load_errors:
+            text.append(f"  {len(self.explorer.load_errors)} files failed", style="bold red")
+        if self.explorer.delta_summary:
+            text.append("  " + self.explorer.delta_summary, style="bold")
+        if self.search_query is not None:
+            found = f"  search: {len(self.hits)} {self.search_query.describe()}"
+            text.append(found, style="yellow")
+            if self.filter_to_hits:
+                text.append(" [filtered]", style="bold yellow")
+        if self.hide_unchanged:
+            text.append("  [unchanged hidden]", style="bold")
+        if extra:
+            text.append("  " + extra)
+        self.query_one("#status", Static).update(text)
+
+    # -- events --
+
+    @on(RuleView.RuleHighlighted, "#rules")
+    def _rule_highlighted(self, event: RuleView.RuleHighlighted) -> None:
+        self._update_detail(event.rule)
+
+    @on(RuleView.RuleActivated, "#rules")
+    def _rule_activated(self, event: RuleView.RuleActivated) -> None:
+        if not self.follow(event.rule):
+            self.notify(f"{event.rule.target_name or 'This rule'} is not a chain to follow.",
+                        timeout=2)
+
+    @on(Tree.NodeSelected, "#chains")
+    def _chain_selected(self, event: Tree.NodeSelected[ChainRef]) -> None:
+        data = event.node.data
+        if data is not None and data.chain is not None:
+            if self.location is None or (data.table, data.chain) != (
+                self.location.table, self.location.chain
+            ):
+                self.navigate(data.table, data.chain, reveal=False)
+            self.query_one(RuleView).focus()
+
+    def on_chain_requested(self, message: ChainRequested) -> None:
+        chain = self.explorer.chain(message.table, message.chain)
+        if chain is None:
+            self.notify(f"No chain {message.table}:{message.chain}", severity="error")
+            return
+        rules = self._visible_rules(message.table, message.chain)
+        cursor = 0
+        if message.position:
+            cursor = next((i for i, r in enumerate(rules) if r.position == message.position), 0)
+        self.navigate(message.table, message.chain, cursor=cursor)
+        self.query_one(RuleView).focus()
+
+    # -- references --
+
+    def action_references(self) -> None:
+        from tui.screens.references import ReferencesDialog
+
+        if self.location is None:
+            return
+        refs = self.explorer.graphs[self.location.table].references(self.location.chain)
+        self.app.push_screen(ReferencesDialog(self.location.chain, refs), self._goto_rule)
+
+    def _goto_rule(self, rule: Rule | None) -> None:
+        if rule is None:
+            return
+        self.on_chain_requested(ChainRequested(rule.table_name, rule.chain_name, rule.position))
+
+    # -- search --
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.query_one(RuleView).focus()
+        text = event.value.strip()
+        if not text:
+            self.action_clear_search()
+            return
+        names = {n for names in self.explorer.chain_names.values() for n in names}
+        self.run_search(Query.parse(text, names))
+
+    def run_search(self, query: Query) -> None:
+        self.search_query = query
+        self.update_status("searching…")
+        self._search_worker(query)
+
+    @work(thread=True, exclusive=True, group="search", description="search all rules")
+    def _search_worker(self, query: Query) -> None:
+        worker = get_current_worker()
+        found: list[Rule] = []
+        for rule in search(self.explorer.ruleset, query):
+            if worker.is_cancelled:
+                return
+            found.append(rule)
+        self.app.call_from_thread(self._search_done, query, found)
+
+    def _search_done(self, query: Query, found: list[Rule]) -> None:
+        if query is not self.search_query:
+            return
+        self.hits = found
+        self.hit_ids = {id(r) for r in found}
+        current = self._current()
+        if current is not None:
+            self._show(current)
+        self.update_status()
+        self.refresh_bindings()
+        if found and self.location is not None and not any(
+            r.chain_name == self.location.chain and r.table_name == self.location.table
+            for r in found
+        ):
+            self.action_next_hit()
+        elif not found:
+            self.notify(f"No {query.describe()}.", timeout=3)
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.display:
+            box.display = False
+            self.query_one(RuleView).focus()
+            return
+        if self.search_query is None:
+            return
+        self.search_query = None
+        self.hits, self.hit_ids = [], set()
+        self.filter_to_hits = False
+        current = self._current()
+        if current is not None:
+            self._show(current)
+        self.update_status()
+        self.refresh_bindings()
+
+    def action_toggle_filter(self) -> None:
+        if self.search_query is None:
+            self.notify("Search first (/), then f filters the rules to the matches.", timeout=3)
+            return
+        current = self._current()
+        rule = self.query_one(RuleView).current_rule
+        self.filter_to_hits = not self.filter_to_hits
+        if current is not None:
+            self._show(current)
+            self._place_cursor(rule)
+        self.update_status()
+
+    def _place_cursor(self, rule: Rule | None) -> None:
+        view = self.query_one(RuleView)
+        if rule is not None and (index := view.index_of(rule)) is not None:
+            view.cursor = index
+
+    def _step_hit(self, delta: int) -> None:
+        if not self.hits:
+            return
+        view = self.query_one(RuleView)
+        current = view.current_rule
+        order = {id(r): i for i, r in enumerate(self.hits)}
+        if current is not None and id(current) in order:
+            index = (order[id(current)] + delta) % len(self.hits)
+        else:
+            index = 0 if delta > 0 else len(self.hits) - 1
+            if current is not None and self.location is not None:
+                # the first hit after the cursor in this chain, if any
+                same = [i for i, r in enumerate(self.hits) if r.chain_name == self.location.chain
+                        and r.table_name == self.location.table
+                        and (r.position > current.position if delta > 0
+                             else r.position < current.position)]
+                if same:
+                    index = same[0] if delta > 0 else same[-1]
+        rule = self.hits[index]
+        self._goto_rule(rule)
+
+    def action_next_hit(self) -> None:
+        self._step_hit(1)
+
+    def action_previous_hit(self) -> None:
+        self._step_hit(-1)
+
+    # -- delta views --
+
+    def action_toggle_unchanged(self) -> None:
+        if self.explorer.heat is None:
+            self.notify("Open two snapshots (or live) to see counter deltas.", timeout=3)
+            return
+        current = self._current()
+        rule = self.query_one(RuleView).current_rule
+        self.hide_unchanged = not self.hide_unchanged
+        if current is not None:
+            self._show(current)
+            self._place_cursor(rule)
+        self.update_status()
+
+    def action_hottest(self) -> None:
+        from tui.screens.hottest import HottestDialog
+
+        if self.explorer.heat is None:
+            self.notify("Open two snapshots (or live) to see the hottest rules.", timeout=3)
+            return
+        self.app.push_screen(HottestDialog(self.explorer.hottest()), self._goto_rule)
+
+    def action_diagnostics(self) -> None:
+        from tui.screens.diagnostics import DiagnosticsDialog
+
+        self.app.push_screen(DiagnosticsDialog(self.explorer))
+
+    def action_trace(self) -> None:
+        start = getattr(self.app, "start_trace", None)
+        if start is not None:
+            start(self.query_one(RuleView).current_rule)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_unchanged", "hottest"):
+            return self.explorer.heat is not None
+        if action == "back":
+            return True if self.back_stack else None
+        if action == "forward":
+            return True if self.forward_stack else None
+        if action in ("toggle_filter", "next_hit", "previous_hit"):
+            return self.search_query is not None
+        if action == "diagnostics":
+            return bool(self.explorer.ruleset.diagnostics or self.explorer.load_errors)
+        return True

@@ -1,0 +1,95 @@
+"""The detail pane: one rule's original text, its matches in plain words, its counters, and the
+iptables commands to delete it or insert a rule before it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ruleset.commands import Command
+from ruleset.describe import describe_spec, describe_target
+from ruleset.model import Family, Rule
+from ruleset.spec import target_kind
+from tui.widgets.rule_view import RowHeat
+from tui.widgets.styles import TARGET_MARKUP
+
+
+def rule_commands(rule: Rule, family: Family = Family.IPV4) -> tuple[str, str, str]:
+    """(delete by position, delete by spec, insert before) as shell lines."""
+    flag = "ip6tables" if family is Family.IPV6 else "iptables"
+    table, chain = rule.table_name or "filter", rule.chain_name
+    by_pos = Command("-D", table, chain, position=rule.position, family_flag=flag).render()
+    by_spec = Command("-D", table, chain, spec=rule.spec, family_flag=flag).render()
+    insert = Command("-I", table, chain, position=rule.position, spec=rule.spec,
+                     family_flag=flag).render()
+    return by_pos, by_spec, insert
+
+
+def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
+                heat: RowHeat | None = None, family: Family = Family.IPV4,
+                note: str = "") -> Text:
+    if rule is None:
+        return Text("No rule selected.", style="dim italic")
+    out = Text()
+    out.append(f"{rule.table_name}:{rule.chain_name} #{rule.position}", style="bold")
+    if rule.line:
+        out.append(f"   line {rule.line}", style="dim")
+    if rule.edited:
+        out.append("   EDITED (what-if)", style="bold magenta")
+    out.append("\n")
+    out.append(rule.text or "(no original text)", style="italic")
+    out.append("\n")
+    out.append("Matches when: ", style="bold")
+    for i, words in enumerate(describe_spec(rule.spec)):
+        out.append(("" if i == 0 else "  and ") + words)
+        out.append("\n")
+    kind = target_kind(rule.target_name, rule.goto, chain_names)
+    out.append("Then: ", style="bold")
+    out.append(describe_target(rule, chain_names), style=TARGET_MARKUP.get(kind, ""))
+    out.append("\n")
+    counters = rule.counters
+    if counters is not None:
+        approx = "" if counters.exact else " (rounded by -L)"
+        out.append("Counters: ", style="bold")
+        out.append(f"{counters.packets} packets, {counters.bytes} bytes{approx}")
+        if heat is not None:
+            out.append(f"   grew by {heat.packets} packets, {heat.bytes} bytes", style="bold")
+            if heat.note:
+                out.append(f" ({heat.note})")
+            if heat.rate is not None:
+                out.append(f", {heat.rate:.1f} pkt/s")
+        out.append("\n")
+    by_pos, by_spec, insert = rule_commands(rule, family)
+    out.append("Delete: ", style="bold")
+    out.append(by_pos)
+    out.append("   or   ", style="dim")
+    out.append(by_spec)
+    out.append("\n")
+    out.append("Insert before: ", style="bold")
+    out.append(insert)
+    if note:
+        out.append("\n" + note, style="dim")
+    return out
+
+
+class RuleDetail(VerticalScroll):
+    """Scrollable detail of the selected rule."""
+
+    DEFAULT_CSS = """
+    RuleDetail {
+        height: 11;
+        border-top: hkey $panel-lighten-2;
+        padding: 0 1;
+    }
+    """
+
+    plain: str = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-body")
+
+    def show(self, text: Text) -> None:
+        self.plain = text.plain
+        self.query_one("#detail-body", Static).update(text)
