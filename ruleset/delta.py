@@ -301,7 +301,7 @@ class Delta:
 # Identity keys
 
 
-_LIST_COUNTERS = re.compile(r"^\s*(?:\d+\s+)?\d+[KMGTP]?\s+\d+[KMGTP]?\s+")
+_LIST_COUNTERS = re.compile(r"^\s*(?:\d+\s+)?\d+(?:\.\d+)?[KMGTP]?\s+\d+(?:\.\d+)?[KMGTP]?\s+")
 _SPEC_COUNTERS = re.compile(r"\s-c\s+\d+\s+\d+(?=\s|$)")
 _LIST_NUMBER = re.compile(r"^\s*\d+\s+")
 
@@ -445,7 +445,8 @@ def _diff_chain(
     if before and after and same_text and len(before) == len(after):
         fam = kb.fmt_family
         if all(
-            b.text and (b.text == a.text or text_key(b.text, fam) == text_key(a.text, fam))
+            (b.raw is not None and b.raw is a.raw)  # one parse shared (live re-polls)
+            or (b.text and (b.text == a.text or text_key(b.text, fam) == text_key(a.text, fam)))
             for b, a in zip(before, after, strict=True)
         ):
             for b, a in zip(before, after, strict=True):

@@ -1,0 +1,611 @@
+"""Live counters: poll a command that prints a dump, keep a ring of snapshots, compute deltas and
+rates, and survive failures. Read-only, always: the poller only ever runs a dump command.
+
+Sources (:func:`build_command`):
+
+- this host: ``iptables-save -c`` (``ip6tables-save -c`` with ``ipv6=True``);
+- another host: ``ssh -o BatchMode=yes ... HOST -- iptables-save -c`` (the system ssh, batch
+  mode, the remote command as an argument list: never a local shell);
+- any command that prints a dump (``--cmd "ip netns exec NS iptables-save -c"``, split with
+  :func:`shlex.split` and run without a shell).
+
+The dump parser is injected (``parse(text, source) -> Ruleset``, e.g. ``parser.load.load_text``)
+so this module stays stdlib-only.
+
+Using it (the ``iptscope live`` app builds on this)::
+
+    poller = Poller(load_text, cmd="ip netns exec lab iptables-save -c", interval=2.0)
+
+    # 1. one poll at a time (tests, a Textual thread worker calling it on a timer):
+    result = poller.poll_once()
+
+    # 2. a blocking iterator (a thread worker loop; check is_cancelled between results):
+    for result in poller.results():          # polls every `interval` s until stop()
+        ...
+
+    # 3. a background thread with a callback (call_from_thread / post_message inside it):
+    poller.start(on_result=lambda result: app.call_from_thread(app.show_poll, result))
+    ...
+    poller.stop()
+
+Each :class:`PollResult` carries ``snapshot`` (the new snapshot, or the last good one when the
+poll failed), ``delta`` (vs the previous good snapshot), ``baseline_delta`` (vs the baseline,
+which :meth:`Poller.reset_baseline` moves to the latest snapshot), ``rates`` (per rule packets/s
+and bytes/s over the last interval) and ``error`` (a :class:`PollError` with a message and a hint,
+or None). A failed poll (missing command, not root, ssh failure, malformed dump) never stops the
+poller and never replaces the last good snapshot. ``ring`` holds the last ``ring_size`` good
+snapshots.
+
+Re-parsing is incremental (:class:`IncrementalParser`): when every line of a new
+``iptables-save -c`` dump equals the previous one apart from its ``[packets:bytes]`` prefix
+(and the comment lines), the new Ruleset is built from the previous one with plain string work,
+reusing each rule's parse (:meth:`Rule.recounted`) and reading only the counters. Otherwise the
+full parser runs and every rule whose text is unchanged takes the previous rule's resolved spec.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ruleset.delta import Delta, Rate, RuleDelta, diff_rulesets, format_family, text_key
+from ruleset.model import Chain, Counters, Rule, Ruleset, Table
+from ruleset.snapshot import ParseFn, Snapshot, TimeSource
+
+# (argv, timeout) -> (returncode, stdout, stderr). Raises FileNotFoundError / PermissionError
+# when the program cannot be started, subprocess.TimeoutExpired on timeout.
+Runner = Callable[[Sequence[str], float], tuple[int, str, str]]
+
+DEFAULT_INTERVAL = 2.0
+DEFAULT_RING = 120
+SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
+
+
+class PollError(Exception):
+    """A poll that produced no snapshot. ``hint`` says what to do about it."""
+
+    kind = "error"
+
+    def __init__(self, message: str, hint: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class CommandNotFound(PollError):
+    kind = "command-not-found"
+
+
+class NotPermitted(PollError):
+    """The dump command needs CAP_NET_ADMIN (root)."""
+
+    kind = "permission"
+
+
+class SshFailed(PollError):
+    kind = "ssh"
+
+
+class CommandFailed(PollError):
+    kind = "command-failed"
+
+
+class CommandTimeout(PollError):
+    kind = "timeout"
+
+
+class MalformedSnapshot(PollError):
+    kind = "malformed"
+
+
+def build_command(
+    *, ipv6: bool = False, ssh: str | None = None, cmd: str | Sequence[str] | None = None,
+    ssh_options: Sequence[str] = SSH_OPTIONS,
+) -> list[str]:
+    """The argument list to run: the dump command, wrapped in ssh for a remote host."""
+    if cmd is not None:
+        words = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+        if not words:
+            raise ValueError("empty --cmd")
+    else:
+        words = ["ip6tables-save" if ipv6 else "iptables-save", "-c"]
+    if ssh:
+        if ssh.startswith("-"):
+            raise ValueError(f"bad ssh host {ssh!r}")
+        return ["ssh", *ssh_options, ssh, "--", *words]
+    return words
+
+
+def run_command(argv: Sequence[str], timeout: float) -> tuple[int, str, str]:
+    """The default runner: subprocess without a shell, stdin closed, text decoded leniently."""
+    proc = subprocess.run(
+        list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False,
+    )
+    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"))
+
+
+_DENIED_MARKERS = ("permission denied", "you must be root", "operation not permitted",
+                   "can't initialize", "cap_net_admin")
+
+
+def _classify_failure(argv: Sequence[str], is_ssh: bool, rc: int, stderr: str) -> PollError:
+    shown = shlex.join(argv)
+    err = stderr.strip()
+    last = err.splitlines()[-1] if err else ""
+    low = err.lower()
+    if is_ssh and rc == 255:
+        return SshFailed(
+            f"ssh failed: {last or f'exit code {rc}'}",
+            "check the host name, that key-based login works without a password "
+            "(ssh runs in batch mode) and that the host is reachable",
+            err,
+        )
+    if is_ssh and rc == 127:
+        return CommandNotFound(
+            f"the remote host has no {argv[-2] if len(argv) > 1 else argv[0]}: {last}",
+            "install iptables on the remote host or pass --cmd", err,
+        )
+    if any(m in low for m in _DENIED_MARKERS):
+        return NotPermitted(
+            f"{shown} was refused: {last}",
+            "reading the ruleset needs CAP_NET_ADMIN: run as root (e.g. `sudo iptscope ...`)"
+            + (" or give the remote user sudo rights" if is_ssh else ""),
+            err,
+        )
+    if rc == 127 and "not found" in low:
+        return CommandNotFound(f"command not found: {last}", "check --cmd", err)
+    hint = ""
+    if not is_ssh and hasattr(os, "geteuid") and os.geteuid() != 0:
+        hint = ("not running as root: iptables-save needs CAP_NET_ADMIN, try sudo")
+    return CommandFailed(f"{shown} exited with code {rc}: {last or '(no message)'}", hint, err)
+
+
+# ---------------------------------------------------------------------------------------------
+# Incremental parsing
+
+
+class _Layout:
+    """How the lines of one iptables-save dump map to the objects of its Ruleset."""
+
+    __slots__ = ("header_full", "keys", "objects", "ruleset", "text_is_line")
+
+    def __init__(self, ruleset: Ruleset, keys: list[str], objects: list[object | None],
+                 text_is_line: bool, header_full: bool) -> None:
+        self.ruleset = ruleset
+        self.keys = keys
+        self.objects = objects
+        self.text_is_line = text_is_line
+        self.header_full = header_full
+
+
+def _line_key(line: str) -> str:
+    """A save line without its counters (comment lines all compare equal)."""
+    if line.startswith("["):
+        end = line.find("]")
+        return line[end + 1:] if end > 0 else line
+    if line.startswith(":"):
+        cut = line.rfind(" [")
+        return line[:cut] if cut > 0 else line
+    if line.startswith("#"):
+        return "#"
+    return line
+
+
+def _parse_counter(text: str) -> Counters | None:
+    """`[12:3456]` without the brackets -> Counters."""
+    p, sep, b = text.partition(":")
+    if not sep:
+        return None
+    try:
+        return Counters(int(p), int(b))
+    except ValueError:
+        return None
+
+
+def _map_layout(ruleset: Ruleset, lines: list[str]) -> _Layout | None:
+    """Walk the dump lines alongside the parsed Ruleset; None if they do not line up (then the
+    fast path is off for the next poll)."""
+    keys: list[str] = []
+    objects: list[object | None] = []
+    table: Table | None = None
+    seen: dict[int, int] = {}
+    text_is_line: bool | None = None
+    for line in lines:
+        key = _line_key(line)
+        keys.append(key)
+        obj: object | None = None
+        if line.startswith("*"):
+            table = ruleset.tables.get(line[1:].strip())
+            if table is None:
+                return None
+        elif line.startswith(":"):
+            name = line[1:].split(" ", 1)[0]
+            if table is None or name not in table.chains:
+                return None
+            obj = table.chains[name]
+        elif line.startswith(("[", "-A ")):
+            words = key.split(None, 2)
+            if table is None or len(words) < 2 or words[0] != "-A":
+                return None
+            chain = table.chains.get(words[1])
+            if chain is None:
+                return None
+            n = seen.get(id(chain), 0)
+            if n >= len(chain.rules):
+                return None
+            seen[id(chain)] = n + 1
+            rule = chain.rules[n]
+            obj = rule
+            if text_is_line is None:
+                text_is_line = rule.text == line
+        elif line.startswith("#") or not line.strip() or line.strip() == "COMMIT":
+            pass
+        else:
+            return None
+        objects.append(obj)
+    for t in ruleset.tables.values():
+        for chain in t.chains.values():
+            if seen.get(id(chain), 0) != len(chain.rules):
+                return None
+    header_full = bool(ruleset.generated and ruleset.generated.startswith("#"))
+    return _Layout(ruleset, keys, objects, bool(text_is_line), header_full)
+
+
+class IncrementalParser:
+    """Parse successive dumps of the same ruleset, reusing what did not change.
+
+    ``parse(text, source)`` returns the new Ruleset; ``last_incremental`` says whether the
+    fast path (counters only) was taken. The fast path applies to ``iptables-save [-c]``
+    output whose lines all equal the previous dump's apart from counters and comments.
+    """
+
+    def __init__(self, parse: ParseFn) -> None:
+        self._parse = parse
+        self._layout: _Layout | None = None
+        self._cache: dict[tuple[str, str, str], Rule] = {}
+        self.last_incremental = False
+        self.full_parses = 0
+        self.fast_parses = 0
+
+    def reset(self) -> None:
+        self._layout = None
+        self._cache = {}
+
+    def parse(self, text: str, source: str = "-") -> Ruleset:
+        lines = text.splitlines()
+        if self._layout is not None:
+            fast = self._fast(lines)
+            if fast is not None:
+                self.last_incremental = True
+                self.fast_parses += 1
+                return fast
+        ruleset = self._parse(text, source)
+        self.last_incremental = False
+        self.full_parses += 1
+        self._reuse_specs(ruleset)
+        if format_family(ruleset.format) == "save" and not ruleset.errors:
+            self._layout = _map_layout(ruleset, lines)
+        else:
+            self._layout = None
+        return ruleset
+
+    def _reuse_specs(self, ruleset: Ruleset) -> None:
+        """After a full parse: unchanged rule text takes the previous rule's resolved spec."""
+        fam = format_family(ruleset.format)
+        old = self._cache
+        new: dict[tuple[str, str, str], Rule] = {}
+        for table in ruleset.tables.values():
+            for chain in table.chains.values():
+                for rule in chain.rules:
+                    key = (table.name, chain.name, text_key(rule.text, fam))
+                    origin = old.get(key)
+                    if origin is not None and origin.resolved and not rule.resolved:
+                        rule.set_spec(origin.spec)
+                        new[key] = origin
+                    elif key not in new:
+                        new[key] = rule
+        self._cache = new
+
+    def _fast(self, lines: list[str]) -> Ruleset | None:
+        layout = self._layout
+        assert layout is not None
+        keys = layout.keys
+        if len(lines) != len(keys):
+            return None
+        prev = layout.ruleset
+        # Compare first (cheap), build after: a changed ruleset costs one pass of comparisons.
+        for n, line in enumerate(lines):
+            c = line[:1]
+            if c == "[":
+                if line[line.find("]") + 1:] != keys[n]:
+                    return None
+            elif c == "#":
+                if keys[n] != "#":
+                    return None
+            elif c == ":":
+                cut = line.rfind(" [")
+                if (line[:cut] if cut > 0 else line) != keys[n]:
+                    return None
+            elif line != keys[n]:
+                return None
+        rs = Ruleset(family=prev.family, format=prev.format, path=prev.path,
+                     diagnostics=list(prev.diagnostics), generated=prev.generated,
+                     variant=prev.variant)
+        chain_map: dict[int, Chain] = {}
+        for t in prev.tables.values():
+            nt = rs.add_table(Table(t.name, line=t.line))
+            for ch in t.chains.values():
+                nc = nt.add_chain(Chain(ch.name, builtin=ch.builtin, policy=ch.policy,
+                                        policy_counters=ch.policy_counters,
+                                        references=ch.references, line=ch.line))
+                chain_map[id(ch)] = nc
+        text_is_line = layout.text_is_line
+        objects = layout.objects
+        header_seen = False
+        for n, line in enumerate(lines):
+            obj = objects[n]
+            if obj is None:
+                if layout.header_full and not header_seen and line.startswith("# Generated"):
+                    rs.generated = line
+                    header_seen = True
+                continue
+            if isinstance(obj, Rule):
+                counters = None
+                if line[:1] == "[":
+                    end = line.find("]")
+                    counters = _parse_counter(line[1:end])
+                    if counters is None:
+                        return None
+                nr = obj.recounted(counters, text=line if text_is_line else None)
+                nc = chain_map[id(obj.chain)]
+                nr.chain = nc
+                nc.rules.append(nr)
+                nr.position = len(nc.rules)
+            elif isinstance(obj, Chain):
+                cut = line.rfind(" [")
+                pc = _parse_counter(line[cut + 2:-1]) if cut > 0 else None
+                chain_map[id(obj)].policy_counters = pc
+        layout.ruleset = rs
+        # The new rules' parse is the old ones': keep the layout's object list pointing at the
+        # newest rules (so a spec resolved in the latest snapshot is reused next time).
+        new_objects: list[object | None] = []
+        for obj in objects:
+            if isinstance(obj, Rule):
+                nc = chain_map[id(obj.chain)]
+                new_objects.append(nc.rules[obj.position - 1])
+            elif isinstance(obj, Chain):
+                new_objects.append(chain_map[id(obj)])
+            else:
+                new_objects.append(None)
+        layout.objects = new_objects
+        return rs
+
+
+# ---------------------------------------------------------------------------------------------
+# The poller
+
+
+@dataclass(slots=True)
+class PollResult:
+    """The outcome of one poll. On error, ``snapshot`` is the last good snapshot (or None)
+    and ``delta``/``baseline_delta`` are None."""
+
+    seq: int
+    snapshot: Snapshot | None
+    delta: Delta | None = None
+    baseline_delta: Delta | None = None
+    error: PollError | None = None
+    command_seconds: float = 0.0
+    parse_seconds: float = 0.0
+    diff_seconds: float = 0.0
+    incremental: bool = False
+    _rates: list[tuple[RuleDelta, Rate]] | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def rates(self) -> list[tuple[RuleDelta, Rate]]:
+        """Packets/s and bytes/s of the rules whose counters changed since the previous poll,
+        largest first (empty on the first poll and on errors)."""
+        if self._rates is None:
+            self._rates = self.delta.rates() if self.delta is not None else []
+        return self._rates
+
+
+class Poller:
+    """Poll a dump command every ``interval`` seconds (see the module docstring).
+
+    ``parse``: ``(text, source) -> Ruleset``. ``command``: the argument list (default from
+    ``ipv6``/``ssh``/``cmd`` via :func:`build_command`). ``runner``: how to run it (tests inject
+    one). ``check_counters``: reject dumps without counters as malformed.
+    """
+
+    def __init__(
+        self,
+        parse: ParseFn,
+        *,
+        command: Sequence[str] | None = None,
+        ipv6: bool = False,
+        ssh: str | None = None,
+        cmd: str | Sequence[str] | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        ring_size: int = DEFAULT_RING,
+        timeout: float = 30.0,
+        runner: Runner = run_command,
+        clock: Callable[[], float] = time.time,
+        compute_deltas: bool = True,
+    ) -> None:
+        self.command = list(command) if command is not None else build_command(
+            ipv6=ipv6, ssh=ssh, cmd=cmd)
+        self.is_ssh = ssh is not None or (bool(self.command) and self.command[0] == "ssh")
+        self.interval = interval
+        self.timeout = timeout
+        self.runner = runner
+        self.clock = clock
+        self.compute_deltas = compute_deltas
+        self.parser = IncrementalParser(parse)
+        self.ring: deque[Snapshot] = deque(maxlen=max(ring_size, 2))
+        self.baseline: Snapshot | None = None
+        self.seq = 0
+        self.errors = 0
+        self.last_error: PollError | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def source(self) -> str:
+        return shlex.join(self.command)
+
+    @property
+    def latest(self) -> Snapshot | None:
+        return self.ring[-1] if self.ring else None
+
+    def reset_baseline(self, snapshot: Snapshot | None = None) -> None:
+        """Deltas vs baseline count from `snapshot` (default: the latest good snapshot)."""
+        with self._lock:
+            self.baseline = snapshot if snapshot is not None else self.latest
+
+    # -- one poll -----------------------------------------------------------------------------
+
+    def fetch(self) -> tuple[str, float]:
+        """Run the command; (stdout, the time it was taken). Raises PollError."""
+        argv = self.command
+        start = self.clock()
+        try:
+            rc, out, err = self.runner(argv, self.timeout)
+        except FileNotFoundError as exc:
+            prog = argv[0] if argv else "?"
+            hint = ("install iptables (iptables-save) or pass --cmd" if prog.endswith("-save")
+                    else "install the OpenSSH client" if prog == "ssh" else "check --cmd")
+            raise CommandNotFound(f"command not found: {prog}", hint, str(exc)) from exc
+        except PermissionError as exc:
+            raise NotPermitted(f"cannot run {argv[0]}: {exc}", "check its permissions",
+                               str(exc)) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise CommandTimeout(
+                f"{self.source} did not finish within {self.timeout:g} s",
+                "the host may be overloaded or ssh may be waiting", str(exc)) from exc
+        except OSError as exc:
+            raise CommandFailed(f"cannot run {self.source}: {exc}", "", str(exc)) from exc
+        end = self.clock()
+        if rc != 0:
+            raise _classify_failure(argv, self.is_ssh, rc, err)
+        return out, (start + end) / 2
+
+    def _to_snapshot(self, text: str, taken: float) -> Snapshot:
+        if not text.strip():
+            raise MalformedSnapshot(f"{self.source} printed nothing",
+                                    "is the command a dump command (iptables-save -c)?")
+        try:
+            ruleset = self.parser.parse(text, self.source)
+        except Exception as exc:  # the injected parser's own error type
+            self.parser.reset()
+            raise MalformedSnapshot(f"malformed dump from {self.source}: {exc}",
+                                    "the last good snapshot is kept", str(exc)) from exc
+        if ruleset.errors:
+            first = ruleset.errors[0]
+            self.parser.reset()
+            raise MalformedSnapshot(
+                f"malformed dump from {self.source}: {len(ruleset.errors)} error(s), first: "
+                f"{first.one_line}", "the last good snapshot is kept", str(first))
+        if not ruleset.tables:
+            self.parser.reset()
+            raise MalformedSnapshot(f"no tables in the output of {self.source}",
+                                    "the last good snapshot is kept")
+        when = datetime.fromtimestamp(taken, UTC).astimezone()
+        return Snapshot(ruleset, when, TimeSource.POLL, self.source, text)
+
+    def poll_once(self) -> PollResult:
+        """Run the command once, parse, update the ring and compute the deltas."""
+        self.seq += 1
+        seq = self.seq
+        t0 = time.perf_counter()
+        try:
+            text, taken = self.fetch()
+            t1 = time.perf_counter()
+            snap = self._to_snapshot(text, taken)
+        except PollError as exc:
+            self.errors += 1
+            self.last_error = exc
+            return PollResult(seq, self.latest, error=exc,
+                              command_seconds=time.perf_counter() - t0)
+        t2 = time.perf_counter()
+        with self._lock:
+            prev = self.latest
+            self.ring.append(snap)
+            if self.baseline is None:
+                self.baseline = snap
+            baseline = self.baseline
+        delta = base_delta = None
+        if self.compute_deltas:
+            if prev is not None:
+                delta = _diff(prev, snap)
+            if baseline is not None and baseline is not snap:
+                base_delta = delta if baseline is prev else _diff(baseline, snap)
+        t3 = time.perf_counter()
+        self.last_error = None
+        return PollResult(seq, snap, delta, base_delta, None, t1 - t0, t2 - t1, t3 - t2,
+                          self.parser.last_incremental)
+
+    # -- loops ----------------------------------------------------------------------------------
+
+    def results(self, count: int | None = None) -> Iterator[PollResult]:
+        """Poll now and then every `interval` s, yielding each result, until stop() or `count`
+        polls. Blocking: run it in a thread worker."""
+        self._stop.clear()
+        n = 0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            yield self.poll_once()
+            n += 1
+            if count is not None and n >= count:
+                return
+            wait = max(self.interval - (time.monotonic() - started), 0.0)
+            if self._stop.wait(wait):
+                return
+
+    def start(self, on_result: Callable[[PollResult], None],
+              count: int | None = None) -> None:
+        """Poll in a daemon thread, calling `on_result` (from that thread) after each poll."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("poller already running")
+
+        def loop() -> None:
+            for result in self.results(count):
+                on_result(result)
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=loop, name="iptscope-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout if timeout is not None else self.timeout + 1)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+def _diff(before: Snapshot, after: Snapshot) -> Delta:
+    seconds = after.timestamp - before.timestamp
+    return diff_rulesets(before.ruleset, after.ruleset, seconds=seconds if seconds > 0 else None,
+                         check=False)
