@@ -1,0 +1,32 @@
+"""Collecting diagnostics while loading: lenient (keep going) or strict (raise at the first error)."""
+
+from __future__ import annotations
+
+from parser.errors import ParseError
+from ruleset.model import Diagnostic, Severity
+
+
+class Reporter:
+    """Appends Diagnostics to a list; in strict mode an error raises ParseError instead."""
+
+    __slots__ = ("diagnostics", "path", "strict")
+
+    def __init__(self, path: str, diagnostics: list[Diagnostic], strict: bool) -> None:
+        self.path = path
+        self.diagnostics = diagnostics
+        self.strict = strict
+
+    def add(self, severity: Severity, line: int, col: int, message: str, text: str = "") -> None:
+        diag = Diagnostic(self.path, line, max(col, 1), severity, message, text)
+        if self.strict and severity is Severity.ERROR:
+            raise ParseError(diag)
+        self.diagnostics.append(diag)
+
+    def error(self, line: int, col: int, message: str, text: str = "") -> None:
+        self.add(Severity.ERROR, line, col, message, text)
+
+    def warning(self, line: int, col: int, message: str, text: str = "") -> None:
+        self.add(Severity.WARNING, line, col, message, text)
+
+    def info(self, line: int, col: int, message: str, text: str = "") -> None:
+        self.add(Severity.INFO, line, col, message, text)
