@@ -1,0 +1,716 @@
+"""Step a packet through a ruleset rule by rule, as the kernel walks it.
+
+    stepper = Stepper(ruleset, packet, "forward", host=host)
+    for step in stepper:            # one Step per rule visited, policy, chain end, route
+        ...
+    trace = stepper.trace()         # verdict, deciding rule or policy, steps, assumptions
+
+`simulate()` runs to the verdict with one assumption for UNKNOWN matches; `explore()` follows
+both outcomes of every UNKNOWN rule (a branch per outcome, with probabilities for statistic).
+`matched_rules(trace)` is the set of rules whose counters the kernel would grow.
+
+Engine notes (see /work/shared/NETFILTER.md): `-j CHAIN` pushes a return frame, `-g CHAIN`
+replaces the current frame (so returning from the goto'd chain resumes the caller's caller);
+RETURN or the end of a built-in chain applies its policy; ACCEPT ends the current table at this
+hook; nat is walked only by NEW packets; DNAT in PREROUTING can turn a forwarded packet into a
+local one (the caller gives the local addresses).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from ruleset.matches import (
+    MATCH,
+    NO_MATCH,
+    UNKNOWN,
+    Check,
+    CheckResult,
+    Env,
+    Result,
+    compile_spec,
+)
+from ruleset.model import Chain, Family, Rule, Ruleset, RuleSpec
+from ruleset.packet import CtState, Host, Packet
+from ruleset.paths import HOOK_DEVICES, HOOK_TABLES, HOOKS, PHYSOUT_HOOKS, Path
+from ruleset.targets import Action, Effect, apply_target
+
+
+class StepKind(StrEnum):
+    RULE = "rule"
+    POLICY = "policy"
+    RETURN = "return"  # fell off the end of a user chain
+    ROUTE = "route"  # the routing decision after PREROUTING changed the path
+    NOTE = "note"  # something the kernel skipped (nat for non-NEW packets)
+
+
+class Verdict(StrEnum):
+    ACCEPT = "ACCEPT"
+    DROP = "DROP"
+    REJECT = "REJECT"
+    QUEUE = "QUEUE"
+    UNKNOWN = "UNKNOWN"
+
+
+RuleRef = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing the walk did. `result` is the rule's match result (MATCH for a policy);
+    `assumed` the outcome taken when it was UNKNOWN; `stack` the chains being walked
+    (built-in first); `packet` the packet after the step."""
+
+    index: int
+    kind: StepKind
+    hook: str
+    table: str
+    chain: str
+    position: int | None
+    rule: Rule | None
+    result: Result
+    assumed: Result | None
+    checks: tuple[CheckResult, ...]
+    target: str | None
+    action: Action
+    stack: tuple[str, ...]
+    packet: Packet
+    note: str = ""
+    probability: float | None = None
+
+    @property
+    def taken(self) -> Result:
+        """The outcome the walk went on with (the assumption for UNKNOWN)."""
+        return self.assumed if self.result is UNKNOWN and self.assumed is not None else (
+            self.result)
+
+    @property
+    def matched(self) -> bool | None:
+        return self.result.json
+
+    @property
+    def where(self) -> str:
+        if self.kind is StepKind.POLICY:
+            return f"{self.table}:{self.chain}:policy"
+        if self.kind is StepKind.RULE:
+            return f"{self.table}:{self.chain}:rule:{self.position}"
+        return f"{self.table}:{self.chain}:{self.kind.value}"
+
+    @property
+    def ref(self) -> RuleRef | None:
+        if self.kind is StepKind.RULE and self.position is not None:
+            return (self.table, self.chain, self.position)
+        return None
+
+    @property
+    def reasons(self) -> list[str]:
+        return [c.reason for c in self.checks]
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    """An UNKNOWN rule the walk went past by assuming an outcome."""
+
+    step: int
+    table: str
+    chain: str
+    position: int
+    result: Result
+    probability: float | None
+    why: str
+
+    def describe(self) -> str:
+        word = "matches" if self.result is MATCH else "does not match"
+        p = f" (p={self.probability:.3g})" if self.probability is not None else ""
+        return f"{self.table}:{self.chain} rule {self.position} {word}{p}: {self.why}"
+
+
+@dataclass(slots=True)
+class Trace:
+    """The outcome of one walk: the verdict, the rule or policy that decided it, every step."""
+
+    verdict: Verdict
+    decided_by: Step | None
+    steps: list[Step]
+    packet: Packet  # as it started
+    final_packet: Packet
+    path: Path  # as asked
+    final_path: Path  # after DNAT re-routing
+    assumptions: list[Assumption] = field(default_factory=list)
+    probability: float | None = 1.0
+
+    def rule_steps(self) -> list[Step]:
+        return [s for s in self.steps if s.kind in (StepKind.RULE, StepKind.POLICY)]
+
+
+class NeedChoice(Exception):
+    """Raised inside the walk when an UNKNOWN rule needs an outcome (explore mode)."""
+
+
+class UnknownPath(ValueError):
+    pass
+
+
+_COMPILED: dict[Family, dict[int, tuple[RuleSpec, tuple[Check, ...]]]] = {
+    Family.IPV4: {}, Family.IPV6: {}}
+_CACHE_LIMIT = 2_000_000
+
+
+def compiled(rule: Rule, family: Family) -> tuple[Check, ...]:
+    """The rule's checks, compiled once per spec object (cached by identity)."""
+    spec = rule.spec
+    cache = _COMPILED[family]
+    hit = cache.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    checks = compile_spec(spec, family)
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    cache[id(spec)] = (spec, checks)
+    return checks
+
+
+def _as_path(path: Path | str) -> Path:
+    try:
+        return Path(path)
+    except ValueError:
+        raise UnknownPath(f"unknown path {path!r} (input, forward or output)") from None
+
+
+class Walker:
+    """The walk's state machine. `advance()` makes one Step (None when the verdict is in)."""
+
+    def __init__(
+        self,
+        ruleset: Ruleset,
+        packet: Packet,
+        path: Path | str,
+        *,
+        host: Host | None = None,
+        assume: Result | None = NO_MATCH,
+        overrides: dict[RuleRef, Result] | None = None,
+    ) -> None:
+        self.rs = ruleset
+        self.family = ruleset.family
+        self.path = _as_path(path)
+        self.start_path = self.path
+        self.start_packet = packet
+        self.pkt = packet
+        host = host or Host()
+        if self.path is Path.INPUT:
+            host = host.with_local([packet.dst])
+        elif self.path is Path.OUTPUT:
+            host = host.with_local([packet.src])
+        self.host = host
+        self.assume = assume
+        self.overrides = dict(overrides or {})
+        self.choices: list[Result] = []
+        self.hooks: list[str] = list(HOOKS[self.path])
+        self.hook = ""
+        self.table = ""
+        self.tables_left: list[str] = []
+        self.frames: list[list[object]] = []  # [Chain, next index]
+        self.stack: tuple[str, ...] = ()
+        self.base: Chain | None = None
+        self.untracked = packet.state is CtState.UNTRACKED
+        self.ct_target = False
+        self.env: Env | None = None
+        self.steps: list[Step] = []
+        self.assumptions: list[Assumption] = []
+        self.probability: float | None = 1.0
+        self.done = False
+        self.verdict: Verdict | None = None
+        self.decided_by: Step | None = None
+        self.prerouting_dst = packet.dst
+        self.local_dnat = False
+
+    # -- cloning for explore -----------------------------------------------------------------
+    def clone(self) -> Walker:
+        other = Walker.__new__(Walker)
+        for name in self.__dict__:
+            setattr(other, name, getattr(self, name))
+        other.overrides = dict(self.overrides)
+        other.choices = list(self.choices)
+        other.hooks = list(self.hooks)
+        other.tables_left = list(self.tables_left)
+        other.frames = [list(f) for f in self.frames]
+        other.steps = list(self.steps)
+        other.assumptions = list(self.assumptions)
+        return other
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _make_env(self) -> Env:
+        hook, pkt = self.hook, self.pkt
+        has_in, has_out = HOOK_DEVICES[hook]
+        indev = (pkt.in_iface if has_in else "")
+        outdev = (pkt.out_iface if has_out else "")
+        bridged = pkt.bridged and self.start_path is not Path.OUTPUT
+        physout_hook = hook in PHYSOUT_HOOKS and self.path is not Path.INPUT
+        if self.table == "raw":
+            state = (CtState.UNTRACKED if self.untracked else
+                     CtState.NEW if self.ct_target else CtState.INVALID)
+        else:
+            state = CtState.UNTRACKED if self.untracked else pkt.state
+        return Env(
+            hook=hook,
+            table=self.table,
+            indev=indev,
+            outdev=outdev,
+            bridged=bridged,
+            physin=pkt.physdev_in if bridged else None,
+            physout=pkt.physdev_out if bridged and physout_hook else None,
+            physin_unknown=bridged and pkt.physdev_in is None,
+            physout_unknown=bridged and physout_hook and pkt.physdev_out is None,
+            state=state,
+            host=self.host,
+            local_packet=self.start_path is Path.OUTPUT,
+        )
+
+    def _step(self, kind: StepKind, *, chain: str, position: int | None = None,
+              rule: Rule | None = None, result: Result = MATCH, assumed: Result | None = None,
+              checks: tuple[CheckResult, ...] = (), target: str | None = None,
+              action: Action = Action.CONTINUE, note: str = "",
+              probability: float | None = None, table: str | None = None) -> Step:
+        step = Step(len(self.steps), kind, self.hook, self.table if table is None else table,
+                    chain, position, rule, result, assumed, checks, target, action, self.stack,
+                    self.pkt, note, probability)
+        self.steps.append(step)
+        return step
+
+    def _finish(self, verdict: Verdict, step: Step | None) -> None:
+        self.done = True
+        self.verdict = verdict
+        self.decided_by = step
+        self.frames = []
+
+    def _push(self, chain: Chain) -> None:
+        self.frames.append([chain, 0])
+        self.stack = (*self.stack, chain.name)
+
+    def _pop(self) -> None:
+        self.frames.pop()
+        self.stack = self.stack[:-1]
+
+    def _tables_of(self, hook: str) -> list[str]:
+        return [t for t in HOOK_TABLES[hook] if t in self.rs.tables]
+
+    # -- moving between tables and hooks ------------------------------------------------------
+    def _next_table(self) -> Step | None:
+        """Set up the next table to walk; a NOTE/ROUTE step when something is worth saying.
+        Returns None with `self.frames` set (or `self.done`)."""
+        while not self.frames and not self.done:
+            if self.tables_left:
+                table = self.tables_left.pop(0)
+                chain = self.rs.tables[table].chains.get(self.hook)
+                if chain is None:
+                    continue
+                if table == "nat" and (self.untracked or self.pkt.state is not CtState.NEW):
+                    state = "UNTRACKED" if self.untracked else self.pkt.state.value
+                    self.table = table
+                    return self._step(StepKind.NOTE, chain=self.hook,
+                                      note=f"nat {self.hook} not walked: only the first packet "
+                                           f"of a connection (NEW) walks nat; this one is {state}")
+                self.table = table
+                self.base = chain
+                self.stack = ()
+                self._push(chain)
+                self.env = self._make_env()
+                return None
+            # This hook is finished.
+            if self.hook == "PREROUTING":
+                routed = self._route()
+                if isinstance(routed, Step):
+                    return routed
+            if self.done:
+                return None
+            if not self.hooks:
+                self._finish(Verdict.ACCEPT, self._accepting_step())
+                return None
+            self.hook = self.hooks.pop(0)
+            self.tables_left = self._tables_of(self.hook)
+            if self.hook == "FORWARD" and not self.pkt.bridged:
+                if self.pkt.ttl <= 1:
+                    self.table = ""
+                    step = self._step(StepKind.NOTE, chain="FORWARD", action=Action.DROP,
+                                      note=f"ttl {self.pkt.ttl}: expires when forwarded "
+                                           "(dropped before FORWARD, ICMP time exceeded)")
+                    self._finish(Verdict.DROP, step)
+                    return step
+                self.pkt = replace(self.pkt, ttl=self.pkt.ttl - 1)
+        return None
+
+    def _route(self) -> Step | bool:
+        """The routing decision after PREROUTING: DNAT to a local address means INPUT."""
+        if self.path is Path.OUTPUT:
+            return False
+        dst = self.pkt.dst
+        if dst == self.prerouting_dst and not self.local_dnat:
+            return False
+        if self.local_dnat:
+            local: bool | None = True
+        else:
+            local = self.host.is_local(dst)
+        note = ""
+        if local is None:
+            local = False
+            note = f" (assuming {dst} is not an address of this host: give --local-addr)"
+        new_path = Path.INPUT if local else Path.FORWARD
+        old = self.path
+        self.prerouting_dst = dst
+        self.local_dnat = False
+        self.path = new_path
+        self.hooks = list(HOOKS[new_path][1:])
+        self.table = ""
+        if new_path is old and not note:
+            return False
+        where = "a local address: INPUT" if local else "not local: FORWARD"
+        return self._step(StepKind.ROUTE, chain="routing",
+                          note=f"routing: dst {dst} is {where}{note}")
+
+    def _accepting_step(self) -> Step | None:
+        """For ACCEPT: the filter table's accepting rule or policy, else the last accept."""
+        last: Step | None = None
+        for step in reversed(self.steps):
+            accepting = (step.kind is StepKind.POLICY and step.action is Action.ACCEPT) or (
+                step.kind is StepKind.RULE and step.action is Action.ACCEPT)
+            if not accepting:
+                continue
+            if step.table == "filter":
+                return step
+            if last is None:
+                last = step
+        return last
+
+    # -- the walk ------------------------------------------------------------------------------
+    def _decide(self, ref: RuleRef) -> Result:
+        forced = self.overrides.get(ref)
+        if forced is not None:
+            return forced
+        if self.choices:
+            return self.choices.pop(0)
+        if self.assume is None:
+            raise NeedChoice
+        return self.assume
+
+    def advance(self) -> Step | None:
+        if self.done:
+            return None
+        if not self.frames:
+            step = self._next_table()
+            if step is not None:
+                return step
+            if self.done:
+                return None
+        frame = self.frames[-1]
+        chain: Chain = frame[0]  # type: ignore[assignment]
+        idx: int = frame[1]  # type: ignore[assignment]
+        rules = chain.rules
+        if idx >= len(rules):
+            return self._chain_end(chain)
+        rule = rules[idx]
+        env = self.env
+        assert env is not None
+        pkt = self.pkt
+        overall = MATCH
+        results: list[CheckResult] = []
+        for check in compiled(rule, self.family):
+            res, why = check.fn(pkt, env)
+            results.append(CheckResult(check.label, res, why))
+            if res is NO_MATCH:
+                overall = NO_MATCH
+                break
+            if res is UNKNOWN:
+                overall = UNKNOWN
+        checks = tuple(results)
+        assumed: Result | None = None
+        probability: float | None = None
+        ref = (self.table, chain.name, idx + 1)
+        if overall is UNKNOWN:
+            assumed = self._decide(ref)  # may raise NeedChoice before anything changes
+            probability = self._probability(rule, checks)
+            p_taken = None if probability is None else (
+                probability if assumed is MATCH else 1.0 - probability)
+            if self.probability is not None:
+                self.probability = None if p_taken is None else self.probability * p_taken
+            why = "; ".join(c.reason for c in checks if c.result is UNKNOWN)
+            self.assumptions.append(Assumption(len(self.steps), self.table, chain.name, idx + 1,
+                                               assumed, probability, why))
+        frame[1] = idx + 1
+        taken = assumed if assumed is not None else overall
+        if taken is not MATCH:
+            return self._step(StepKind.RULE, chain=chain.name, position=idx + 1, rule=rule,
+                              result=overall, assumed=assumed, checks=checks,
+                              probability=probability)
+        target = rule.spec.target
+        effect = apply_target(target, pkt, hook=self.hook, table=self.table,
+                              chains=self.rs.tables[self.table].chains,  # type: ignore[arg-type]
+                              indev=env.indev, outdev=env.outdev, host=self.host,
+                              ct_target_seen=self.ct_target)
+        return self._act(rule, chain, idx + 1, overall, assumed, checks, effect, probability)
+
+    def _probability(self, rule: Rule, checks: tuple[CheckResult, ...]) -> float | None:
+        """P(match) when every UNKNOWN check is a statistic with a known probability."""
+        p = 1.0
+        for check, result in zip(compiled(rule, self.family), checks, strict=False):
+            if result.result is UNKNOWN:
+                if check.probability is None:
+                    return None
+                p *= check.probability
+        return p
+
+    def _act(self, rule: Rule, chain: Chain, position: int, overall: Result,
+             assumed: Result | None, checks: tuple[CheckResult, ...], effect: Effect,
+             probability: float | None) -> Step:
+        action = effect.action
+        target_name = rule.target_name
+        if effect.packet is not None:
+            self.pkt = effect.packet
+        if effect.untrack:
+            self.untracked = True
+        if effect.ct_target:
+            self.ct_target = True
+        if effect.local_dnat:
+            self.local_dnat = True
+        if effect.packet is not None or effect.ct_target:
+            self.env = self._make_env()
+        step = self._step(StepKind.RULE, chain=chain.name, position=position, rule=rule,
+                          result=overall, assumed=assumed, checks=checks, target=target_name,
+                          action=action, note=effect.note, probability=probability)
+        if action is Action.JUMP:
+            self._push(self.rs.tables[self.table].chains[target_name or ""])
+        elif action is Action.GOTO:
+            # No return address: the goto'd chain takes the place of the current one.
+            self._pop()
+            self._push(self.rs.tables[self.table].chains[target_name or ""])
+        elif action is Action.RETURN:
+            self._return_from()
+        elif action is Action.ACCEPT:
+            self.frames = []
+            self.stack = ()
+        elif action is Action.DROP:
+            self._finish(Verdict.DROP, step)
+        elif action is Action.REJECT:
+            self._finish(Verdict.REJECT, step)
+        elif action is Action.QUEUE:
+            self._finish(Verdict.QUEUE, step)
+        elif action is Action.UNKNOWN:
+            self._finish(Verdict.UNKNOWN, step)
+        return step
+
+    def _return_from(self) -> None:
+        """RETURN (or the end of a user chain): resume the caller; none left: the policy."""
+        self._pop()
+        if not self.frames:
+            # Returning from the bottom frame (a built-in chain, or a chain reached by goto
+            # from it) applies the built-in chain's policy next.
+            assert self.base is not None
+            self.frames = [[self.base, len(self.base.rules)]]
+            self.stack = (self.base.name,)
+
+    def _chain_end(self, chain: Chain) -> Step:
+        if chain is self.base and len(self.frames) == 1:
+            policy = chain.policy or "ACCEPT"
+            action = {"ACCEPT": Action.ACCEPT, "DROP": Action.DROP}.get(policy, Action.UNKNOWN)
+            step = self._step(StepKind.POLICY, chain=chain.name, target=policy, action=action,
+                              note="" if action is not Action.UNKNOWN else
+                              f"policy {policy} is not known")
+            if action is Action.ACCEPT:
+                self.frames = []
+                self.stack = ()
+            elif action is Action.DROP:
+                self._finish(Verdict.DROP, step)
+            else:
+                self._finish(Verdict.UNKNOWN, step)
+            return step
+        step = self._step(StepKind.RETURN, chain=chain.name, action=Action.RETURN,
+                          note=f"end of {chain.name}: return")
+        self._return_from()
+        return step
+
+    def trace(self) -> Trace:
+        return Trace(
+            verdict=self.verdict or Verdict.UNKNOWN,
+            decided_by=self.decided_by,
+            steps=list(self.steps),
+            packet=self.start_packet,
+            final_packet=self.pkt,
+            path=self.start_path,
+            final_path=self.path,
+            assumptions=list(self.assumptions),
+            probability=self.probability,
+        )
+
+
+MAX_STEPS = 1_000_000
+
+
+def _run(walker: Walker) -> Walker:
+    count = 0
+    while walker.advance() is not None:
+        count += 1
+        if count > MAX_STEPS:  # a jump loop the loader let through
+            walker._finish(Verdict.UNKNOWN, walker.steps[-1] if walker.steps else None)
+            break
+    return walker
+
+
+def _result(value: Result | str | None) -> Result | None:
+    if value is None or isinstance(value, Result):
+        return value
+    text = str(value).lower().replace("-", "").replace("_", "").replace(" ", "")
+    if text in ("match", "matches", "true", "yes"):
+        return MATCH
+    if text in ("nomatch", "false", "no"):
+        return NO_MATCH
+    raise ValueError(f"assume must be match or nomatch, not {value!r}")
+
+
+def simulate(ruleset: Ruleset, packet: Packet, path: Path | str = Path.FORWARD, *,
+             host: Host | None = None, assume: Result | str = NO_MATCH,
+             overrides: dict[RuleRef, Result] | None = None) -> Trace:
+    """Run to the verdict, taking `assume` for every UNKNOWN rule (unless overridden)."""
+    walker = Walker(ruleset, packet, path, host=host, assume=_result(assume),
+                    overrides=overrides)
+    return _run(walker).trace()
+
+
+@dataclass(slots=True)
+class Exploration:
+    """All branches of a walk with UNKNOWN rules (one branch when nothing was unknown)."""
+
+    branches: list[Trace]
+    truncated: bool = False
+
+    @property
+    def verdicts(self) -> set[Verdict]:
+        return {b.verdict for b in self.branches}
+
+    @property
+    def decided(self) -> bool:
+        return len(self.verdicts) == 1 and Verdict.UNKNOWN not in self.verdicts
+
+    @property
+    def first(self) -> Trace:
+        return self.branches[0]
+
+
+def explore(ruleset: Ruleset, packet: Packet, path: Path | str = Path.FORWARD, *,
+            host: Host | None = None, overrides: dict[RuleRef, Result] | None = None,
+            max_branches: int = 64) -> Exploration:
+    """Follow both outcomes of each UNKNOWN rule, depth first: MATCH before NO_MATCH."""
+    start = Walker(ruleset, packet, path, host=host, assume=None, overrides=overrides)
+    pending = [start]
+    done: list[Trace] = []
+    truncated = False
+    while pending:
+        walker = pending.pop()
+        try:
+            _run(walker)
+        except NeedChoice:
+            if len(done) + len(pending) + 2 > max_branches:
+                truncated = True
+                walker.assume = NO_MATCH
+                pending.append(walker)
+                continue
+            yes, no = walker.clone(), walker.clone()
+            yes.choices.append(MATCH)
+            no.choices.append(NO_MATCH)
+            pending.append(no)
+            pending.append(yes)
+            continue
+        done.append(walker.trace())
+    return Exploration(done, truncated)
+
+
+class Stepper:
+    """Interactive stepping: forward one step, backward (history kept), breakpoints, run.
+
+    Breakpoints are (table, chain, position) or (table, chain, None) for any rule of a chain.
+    """
+
+    def __init__(self, ruleset: Ruleset, packet: Packet, path: Path | str = Path.FORWARD, *,
+                 host: Host | None = None, assume: Result | str = NO_MATCH,
+                 overrides: dict[RuleRef, Result] | None = None,
+                 breakpoints: Iterable[tuple[str, str, int | None]] = ()) -> None:
+        self.walker = Walker(ruleset, packet, path, host=host, assume=_result(assume),
+                             overrides=overrides)
+        self.breakpoints: set[tuple[str, str, int | None]] = set(breakpoints)
+        self.cursor = -1  # index of the current step in history (-1: before the first)
+
+    @property
+    def history(self) -> list[Step]:
+        return self.walker.steps
+
+    @property
+    def current(self) -> Step | None:
+        return self.history[self.cursor] if self.cursor >= 0 else None
+
+    @property
+    def done(self) -> bool:
+        return self.walker.done and self.cursor == len(self.history) - 1
+
+    def step(self) -> Step | None:
+        """The next step (replayed from history after `back`); None at the verdict."""
+        if self.cursor + 1 < len(self.history):
+            self.cursor += 1
+            return self.history[self.cursor]
+        step = self.walker.advance()
+        if step is None:
+            return None
+        self.cursor = step.index
+        return step
+
+    def back(self) -> Step | None:
+        """Go one step back; returns the step now current (None before the first)."""
+        if self.cursor >= 0:
+            self.cursor -= 1
+        return self.current
+
+    def __iter__(self) -> Iterator[Step]:
+        while True:
+            step = self.step()
+            if step is None:
+                return
+            yield step
+
+    def at_breakpoint(self, step: Step) -> bool:
+        if step.kind is not StepKind.RULE:
+            return False
+        return ((step.table, step.chain, step.position) in self.breakpoints
+                or (step.table, step.chain, None) in self.breakpoints)
+
+    def run(self) -> Step | None:
+        """Step until a breakpoint (the step there is returned) or the verdict (None)."""
+        while True:
+            step = self.step()
+            if step is None:
+                return None
+            if self.at_breakpoint(step):
+                return step
+
+    def run_to_verdict(self) -> Trace:
+        while self.step() is not None:
+            pass
+        return self.trace()
+
+    def trace(self) -> Trace:
+        """The trace so far (verdict UNKNOWN until the walk is done)."""
+        return self.walker.trace()
+
+
+def matched_rules(trace: Trace) -> set[RuleRef]:
+    """(table, chain, position) of every rule whose counters the kernel would grow."""
+    return {s.ref for s in trace.steps
+            if s.kind is StepKind.RULE and s.taken is MATCH and s.ref is not None}
+
+
+def matched_policies(trace: Trace) -> set[tuple[str, str]]:
+    """(table, chain) of every built-in chain whose policy decided (its counters grow)."""
+    return {(s.table, s.chain) for s in trace.steps if s.kind is StepKind.POLICY}
+
+
+def local_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text)
