@@ -13,6 +13,19 @@ from ruleset.model import Chain, Rule, Ruleset
 from tui.widgets.rule_view import RowHeat
 
 
+class LazyGraphs(dict[str, JumpGraph]):
+    """Jump graphs built on first use, per table (a 20,000-chain nat table costs only if shown)."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        super().__init__()
+        self.ruleset = ruleset
+
+    def __missing__(self, table: str) -> JumpGraph:
+        graph = JumpGraph.build(self.ruleset.tables[table])
+        self[table] = graph
+        return graph
+
+
 @dataclass
 class Explorer:
     """The ruleset shown (the newest snapshot when there are several) and what goes with it."""
@@ -30,7 +43,7 @@ class Explorer:
         self.rebuild_graphs()
 
     def rebuild_graphs(self) -> None:
-        self.graphs = {name: JumpGraph.build(t) for name, t in self.ruleset.tables.items()}
+        self.graphs = LazyGraphs(self.ruleset)
         self.chain_names = {
             name: frozenset(t.chains) for name, t in self.ruleset.tables.items()
         }

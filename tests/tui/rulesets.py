@@ -117,5 +117,7 @@ def read_save(text: str, path: str = "-") -> Ruleset:
 def neutron() -> Ruleset:
     """The seed's listing when the loader exists, else the same rules as iptables-save."""
     if have_loader():
-        return load(NEUTRON_LISTING)
+        listing = load(NEUTRON_LISTING)
+        if listing.tables and listing.rule_count:
+            return listing
     return load(NEUTRON_SAVE)

@@ -1,9 +1,15 @@
 """The tree of tables and chains: built-in chains first, each with its rule count, policy and
-references; unreachable chains marked. Table nodes fill in lazily, in chunks, when expanded."""
+references; unreachable chains marked.
+
+Everything fills in lazily: a table's chains when it is expanded, and in big tables (kube-proxy's
+nat has 20,000 chains) user chains sharing a prefix (`KUBE-SEP-…`) are grouped under one node
+whose members are added in chunks when it is expanded.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -14,30 +20,57 @@ from ruleset.graph import JumpGraph
 from ruleset.model import Chain, Ruleset, Table
 
 CHUNK = 400  # nodes added between yields to the event loop
+GROUP_AT = 200  # tables with more user chains than this group them by prefix
+GROUP_MIN = 20  # a prefix shared by at least this many chains becomes a group
 
 
 @dataclass(frozen=True, slots=True)
 class ChainRef:
-    """What a tree node stands for: a table (chain None) or a chain of it."""
+    """What a tree node stands for: a table (chain None), a chain, or a group of chains."""
 
     table: str
     chain: str | None = None
+    group: str | None = None
 
 
 def chain_label(chain: Chain, graph: JumpGraph, unreachable: set[str]) -> Text:
     label = Text(chain.name, style="bold" if chain.builtin else "")
-    count = len(chain.rules)
-    label.append(f"  {count}", style="cyan")
+    label.append(f"  {len(chain.rules)}", style="cyan")
     if chain.builtin:
         policy = chain.policy or "-"
         style = "green" if policy == "ACCEPT" else "red" if policy in ("DROP", "REJECT") else ""
         label.append(f" {policy}", style=style)
     else:
-        refs = len(graph.references(chain.name))
-        label.append(f" ←{refs}", style="dim")
+        label.append(f" ←{len(graph.references(chain.name))}", style="dim")
         if chain.name in unreachable:
             label.append(" unreachable", style="italic red")
     return label
+
+
+def prefix_of(name: str) -> str:
+    head, sep, _ = name.rpartition("-")
+    return head + sep if head else name
+
+
+def group_chains(chains: list[Chain]) -> list[Chain | tuple[str, list[Chain]]]:
+    """User chains in dump order, with big families folded into (prefix, members) groups."""
+    if len(chains) <= GROUP_AT:
+        return list(chains)
+    by_prefix: dict[str, list[Chain]] = {}
+    for chain in chains:
+        by_prefix.setdefault(prefix_of(chain.name), []).append(chain)
+    out: list[Chain | tuple[str, list[Chain]]] = []
+    done: set[str] = set()
+    for chain in chains:
+        prefix = prefix_of(chain.name)
+        members = by_prefix[prefix]
+        if len(members) >= GROUP_MIN:
+            if prefix not in done:
+                done.add(prefix)
+                out.append((prefix, members))
+        else:
+            out.append(chain)
+    return out
 
 
 class ChainTree(Tree[ChainRef]):
@@ -45,7 +78,7 @@ class ChainTree(Tree[ChainRef]):
 
     DEFAULT_CSS = """
     ChainTree {
-        width: 36;
+        width: 34;
         border-right: vkey $panel-lighten-2;
     }
     """
@@ -56,31 +89,33 @@ class ChainTree(Tree[ChainRef]):
         self.guide_depth = 2
         self.auto_expand = True
         self.ruleset: Ruleset | None = None
-        self.graphs: dict[str, JumpGraph] = {}
+        self.graphs: Mapping[str, JumpGraph] = {}
         self._unreachable: dict[str, set[str]] = {}
-        self._table_nodes: dict[str, TreeNode[ChainRef]] = {}
-        self._chain_nodes: dict[tuple[str, str], TreeNode[ChainRef]] = {}
-        self._populated: set[str] = set()
+        self._node_index: dict[tuple[str, str | None, str | None], TreeNode[ChainRef]] = {}
+        self._group_of: dict[tuple[str, str], str] = {}
+        self._members: dict[tuple[str, str], list[Chain]] = {}
+        self._populated: set[tuple[str, str | None]] = set()
 
-    def show_ruleset(self, ruleset: Ruleset, graphs: dict[str, JumpGraph]) -> None:
+    def show_ruleset(self, ruleset: Ruleset, graphs: Mapping[str, JumpGraph]) -> None:
         self.clear()
         self.ruleset = ruleset
         self.graphs = graphs
         self._unreachable = {}
-        self._table_nodes.clear()
-        self._chain_nodes.clear()
+        self._node_index.clear()
+        self._group_of.clear()
+        self._members.clear()
         self._populated.clear()
         tables = ruleset.ordered_tables()
         for table in tables:
-            label = Text(f"{table.name}", style="bold underline")
+            label = Text(table.name, style="bold underline")
             label.append(f"  {len(table.chains)} chains, {table.rule_count} rules", style="dim")
             node = self.root.add(label, ChainRef(table.name), expand=False)
-            self._table_nodes[table.name] = node
+            self._node_index[(table.name, None, None)] = node
             node.add_leaf(Text("loading…", style="dim italic"))
         first = next((t for t in tables if t.name == "filter"), tables[0] if tables else None)
         if first is not None:
-            self.populate(first.name)
-            self._table_nodes[first.name].expand()
+            self._populate_table(first)
+            self._node_index[(first.name, None, None)].expand()
 
     def _unreachable_of(self, table: Table) -> set[str]:
         found = self._unreachable.get(table.name)
@@ -89,63 +124,87 @@ class ChainTree(Tree[ChainRef]):
             self._unreachable[table.name] = found
         return found
 
-    def populate(self, table_name: str) -> None:
-        """Fill a table's node with all its chains now (used before selecting a chain node)."""
-        if table_name in self._populated or self.ruleset is None:
-            return
-        self._populated.add(table_name)
-        node = self._table_nodes[table_name]
-        node.remove_children()
-        table = self.ruleset.tables[table_name]
-        graph = self.graphs[table_name]
-        unreachable = self._unreachable_of(table)
-        for chain in table.ordered_chains():
-            self._chain_nodes[(table_name, chain.name)] = node.add_leaf(
-                chain_label(chain, graph, unreachable), ChainRef(table_name, chain.name)
-            )
+    def _add_chain(self, parent: TreeNode[ChainRef], table: Table, chain: Chain,
+                   before: TreeNode[ChainRef] | None = None) -> None:
+        label = chain_label(chain, self.graphs[table.name], self._unreachable_of(table))
+        self._node_index[(table.name, chain.name, None)] = parent.add_leaf(
+            label, ChainRef(table.name, chain.name), before=before)
 
-    async def _populate_chunked(self, table_name: str) -> None:
-        if table_name in self._populated or self.ruleset is None:
+    def _populate_table(self, table: Table) -> None:
+        """A table's built-in chains, small user chains and group nodes (never thousands)."""
+        key = (table.name, None)
+        if key in self._populated:
             return
-        self._populated.add(table_name)
-        node = self._table_nodes[table_name]
-        table = self.ruleset.tables[table_name]
-        graph = self.graphs[table_name]
-        unreachable = self._unreachable_of(table)
+        self._populated.add(key)
+        node = self._node_index[(table.name, None, None)]
+        node.remove_children()
         chains = table.ordered_chains()
+        for chain in chains:
+            if chain.builtin:
+                self._add_chain(node, table, chain)
+        for item in group_chains([c for c in chains if not c.builtin]):
+            if isinstance(item, Chain):
+                self._add_chain(node, table, item)
+                continue
+            prefix, members = item
+            label = Text(prefix + "…", style="italic")
+            label.append(f"  {len(members)} chains", style="dim")
+            group = node.add(label, ChainRef(table.name, None, prefix), expand=False)
+            group.add_leaf(Text("loading…", style="dim italic"))
+            self._node_index[(table.name, None, prefix)] = group
+            self._members[(table.name, prefix)] = members
+            for member in members:
+                self._group_of[(table.name, member.name)] = prefix
+
+    async def _populate_group(self, table: Table, prefix: str) -> None:
+        key = (table.name, prefix)
+        if key in self._populated:
+            return
+        self._populated.add(key)
+        node = self._node_index[(table.name, None, prefix)]
         placeholder = list(node.children)
-        for start in range(0, len(chains), CHUNK):
-            for chain in chains[start:start + CHUNK]:
-                self._chain_nodes[(table_name, chain.name)] = node.add_leaf(
-                    chain_label(chain, graph, unreachable), ChainRef(table_name, chain.name),
-                    before=placeholder[0] if placeholder else None,
-                )
+        members = self._members[key]
+        for start in range(0, len(members), CHUNK):
+            for chain in members[start:start + CHUNK]:
+                self._add_chain(node, table, chain, before=placeholder[0] if placeholder else None)
             await asyncio.sleep(0)
         for child in placeholder:
             child.remove()
 
     async def on_tree_node_expanded(self, event: Tree.NodeExpanded[ChainRef]) -> None:
         data = event.node.data
-        if data is not None and data.chain is None:
-            await self._populate_chunked(data.table)
+        if data is None or self.ruleset is None or data.chain is not None:
+            return
+        table = self.ruleset.tables[data.table]
+        if data.group is None:
+            self._populate_table(table)
+        else:
+            await self._populate_group(table, data.group)
 
     def reveal(self, table: str, chain: str) -> None:
-        """Move the cursor to a chain's node (filling in its table first)."""
-        if table not in self._table_nodes:
+        """Move the cursor to a chain's node, or to its (unexpanded) group: never thousands of
+        nodes are built just to show where we are."""
+        if self.ruleset is None or table not in self.ruleset.tables:
             return
-        self.populate(table)
-        self._table_nodes[table].expand()
-        node = self._chain_nodes.get((table, chain))
+        self._populate_table(self.ruleset.tables[table])
+        table_node = self._node_index[(table, None, None)]
+        if not table_node.is_expanded:
+            table_node.expand()
+        node = self._node_index.get((table, chain, None))
+        if node is None or (node.parent is not None and not node.parent.is_expanded):
+            prefix = self._group_of.get((table, chain))
+            node = self._node_index.get((table, None, prefix)) if prefix else None
         if node is not None:
             self.move_cursor(node, animate=False)
 
     def refresh_labels(self) -> None:
-        """Re-draw the labels of the chains shown (after a what-if edit changed counts)."""
+        """Re-draw the chain labels (after a what-if edit changed rule counts)."""
         if self.ruleset is None:
             return
-        for (table_name, chain_name), node in self._chain_nodes.items():
+        self._unreachable.clear()
+        for (table_name, chain_name, _), node in self._node_index.items():
             table = self.ruleset.tables.get(table_name)
-            chain = table.chains.get(chain_name) if table else None
+            chain = table.chains.get(chain_name) if table and chain_name else None
             if table is not None and chain is not None:
                 node.set_label(chain_label(chain, self.graphs[table_name],
                                            self._unreachable_of(table)))

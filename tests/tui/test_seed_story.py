@@ -1,0 +1,79 @@
+"""The seed story, driven through the app: open the neutron listing, step the tftp reply to its
+DROP, apply the what-if insert, reach ACCEPT."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from tests.tui.rulesets import neutron
+from tui.app import IptscopeApp
+from tui.explorer import Explorer
+from tui.screens.assume import AssumeDialog
+from tui.screens.main import MainScreen
+from tui.screens.packet_form import PacketFormDialog
+from tui.screens.step import StepScreen
+from tui.widgets.rule_view import RuleView
+
+WHATIF = "-I FORWARD 1 -s 14.52.45.2 -d 14.52.45.10 -p udp -j ACCEPT"
+
+
+async def _answer_unknowns(pilot, app: IptscopeApp, answer: str = "n") -> list[str]:  # type: ignore[no-untyped-def]
+    asked = []
+    for _ in range(10):
+        await pilot.pause()
+        if not isinstance(app.screen, AssumeDialog):
+            break
+        rule = app.screen.rule
+        asked.append(f"{rule.chain_name}:{rule.position}")
+        await pilot.press(answer)
+    return asked
+
+
+async def test_seed_story() -> None:
+    app = IptscopeApp(Explorer(neutron()), export_dir="/tmp")
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        # the rule that sends traffic for the VM's port to the security group chain
+        main.navigate("filter", "neutron-openvswi-FORWARD", cursor=2)
+        await pilot.pause()
+        assert main.query_one(RuleView).current_rule.position == 3  # type: ignore[union-attr]
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, PacketFormDialog)
+        # prefilled from the rule: bridge output port and bridged
+        assert form.query_one("#physdev_out", Input).value == "tap6746373c-01"
+        for field, value in (("proto", "udp"), ("src", "14.52.45.2"), ("sport", "40000"),
+                             ("dst", "14.52.45.10"), ("dport", "50000")):
+            form.query_one(f"#{field}", Input).value = value
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        assert step.request.path == "forward" and step.request.bridged
+        await pilot.press("c")
+        asked = await _answer_unknowns(pilot, app, "n")
+        # the ipset of the port's security group is among the things the dump cannot decide
+        assert "neutron-openvswi-i6746373c-0:3" in asked
+        assert app.screen is step
+        assert step.verdict == "DROP"
+        trace = step.stepper.trace()  # type: ignore[union-attr]
+        assert trace.decided_by is not None
+        assert (trace.decided_by.chain, trace.decided_by.position) == (
+            "neutron-openvswi-sg-fallback", 1)
+        verdict_line = str(step.query_one("#step-verdict").render())
+        assert "DROP" in verdict_line and "neutron-openvswi-sg-fallback #1" in verdict_line
+        # the what-if insert
+        await pilot.press("colon")
+        await pilot.pause()
+        box = step.query_one("#whatif", Input)
+        assert box.has_focus
+        box.value = WHATIF
+        await pilot.press("enter")
+        await _answer_unknowns(pilot, app, "n")
+        assert step.verdict == "ACCEPT"
+        assert step.edits == [WHATIF]
+        decided = step.stepper.trace().decided_by  # type: ignore[union-attr]
+        assert decided is not None and (decided.chain, decided.position) == ("FORWARD", 1)
+        assert decided.rule is not None and decided.rule.edited

@@ -1,0 +1,511 @@
+"""Packet stepping: walk a packet through the ruleset one rule at a time.
+
+The walk is `ruleset.stepper.Stepper`'s; what-if edits are `ruleset.whatif`'s and the fix
+suggestion `ruleset.suggest`'s. This screen only shows them and routes keys:
+n/space step, b back, c continue (to a breakpoint or the verdict), x breakpoint, : what-if,
+s suggestion, a the UNKNOWN choice again, e edits as commands, m trace as Markdown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
+from ruleset.model import Rule, Ruleset
+from ruleset.stepper import NeedChoice, Step, Stepper, StepKind, Trace, explore
+from tui.explorer import Explorer
+from tui.session import PacketRequest, Session, save_session
+from tui.widgets.rule_view import RowMark, RuleView
+from tui.widgets.step_panes import (
+    packet_text,
+    reasons_text,
+    stack_text,
+    trace_markdown,
+    verdict_text,
+)
+
+RuleRef = tuple[str, str, int]
+
+
+def ref_text(ref: RuleRef) -> str:
+    return f"{ref[0]}:{ref[1]}:{ref[2]}"
+
+
+def parse_ref(text: str) -> RuleRef:
+    table, chain, pos = text.rsplit(":", 2)
+    return table, chain, int(pos)
+
+
+def apply_edits(ruleset: Ruleset, edits: list[str]) -> tuple[Ruleset, list[str]]:
+    """The ruleset with the what-if commands applied (a copy), and the commands as the user
+    could run them. Raises ValueError with the engine's message on a bad command."""
+    if not edits:
+        return ruleset, []
+    from parser.rulespec import parse_command
+    from ruleset.whatif import apply_commands
+
+    commands = [parse_command(line, family=ruleset.family) for line in edits]
+    edited = apply_commands(ruleset, commands)
+    return edited.ruleset, edited.edits
+
+
+class StepScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n,space", "step", "Step"),
+        Binding("b", "back_step", "Back"),
+        Binding("c", "continue", "Continue"),
+        Binding("x", "breakpoint", "Breakpoint"),
+        Binding("colon", "whatif", "What-if", key_display=":"),
+        Binding("s", "suggest", "Fix"),
+        Binding("a", "assume", "Unknowns", show=False),
+        Binding("e", "export_edits", "Edits", show=False),
+        Binding("m", "export_markdown", "Markdown"),
+        Binding("S", "save_session", "Save"),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(
+        self,
+        explorer: Explorer,
+        request: PacketRequest,
+        *,
+        assume: str | None = None,
+        assumptions: dict[str, str] | None = None,
+        edits: list[str] | None = None,
+        breakpoints: list[str] | None = None,
+        step_to: int = 0,
+        notes: str = "",
+    ) -> None:
+        super().__init__()
+        self.explorer = explorer
+        self.request = request
+        self.packet = request.to_packet()
+        self.default_assume: Result | None = _result(assume)
+        self.overrides: dict[RuleRef, Result] = {
+            parse_ref(k): r for k, v in (assumptions or {}).items()
+            if (r := _result(v)) is not None
+        }
+        self.breakpoints: set[tuple[str, str, int | None]] = {
+            parse_ref(b) for b in (breakpoints or [])}
+        self.edits: list[str] = list(edits or [])
+        self.commands: list[str] = []
+        self.ruleset: Ruleset = explorer.ruleset
+        self.stepper: Stepper | None = None
+        self.step_to = step_to
+        self.notes = notes
+        self.pending: RuleRef | None = None  # an UNKNOWN rule waiting for the user's choice
+        self.running = False  # `c` was pressed: go on after the choice
+        self.shown: tuple[str, str] | None = None
+        self.message = ""
+        self.suggestion: Any = None
+
+    @classmethod
+    def from_session(cls, explorer: Explorer, session: Session) -> StepScreen:
+        return cls(explorer, session.packet, assume=session.assume,
+                   assumptions=session.assumptions, edits=session.edits,
+                   breakpoints=session.breakpoints, step_to=session.step, notes=session.notes)
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="step-packet")
+        with Horizontal(id="step-panes"):
+            yield RuleView(id="step-rules")
+            with VerticalScroll(id="step-side"):
+                yield Static(id="step-stack")
+                yield Static(id="step-now")
+                yield Static(id="step-reasons")
+        yield Static(id="step-verdict")
+        yield Input(placeholder="what-if: an iptables command, e.g. -I FORWARD 1 -s 14.52.45.2 "
+                    "-d 14.52.45.10 -p udp -j ACCEPT   (Enter applies, Esc cancels)", id="whatif")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#whatif", Input).display = False
+        self.query_one("#step-rules", RuleView).focus()
+        if not self._rebuild():
+            return
+        if self.step_to:
+            self._replay(self.step_to)
+        self.refresh_view()
+
+    # -- the engine ---------------------------------------------------------------------
+
+    def _rebuild(self) -> bool:
+        """A fresh stepper on the (edited) ruleset with the current choices and breakpoints."""
+        try:
+            self.ruleset, self.commands = apply_edits(self.explorer.ruleset, self.edits)
+        except Exception as exc:  # a bad edit: say so, drop it, keep going
+            bad = self.edits.pop() if self.edits else ""
+            self.notify(f"What-if failed: {exc}", severity="error", timeout=6)
+            self.message = f"what-if `{bad}` not applied: {exc}"
+            try:
+                self.ruleset, self.commands = apply_edits(self.explorer.ruleset, self.edits)
+            except Exception:
+                self.ruleset, self.commands = self.explorer.ruleset, []
+        self.stepper = Stepper(
+            self.ruleset, self.packet, self.request.path, assume=self.default_assume,
+            overrides=self.overrides, breakpoints=self.breakpoints)
+        self.pending = None
+        return True
+
+    def _replay(self, count: int) -> None:
+        """Step forward to where we were (after a what-if edit or a resumed session)."""
+        assert self.stepper is not None
+        try:
+            while self.stepper.cursor + 1 < count:
+                if self.stepper.step() is None:
+                    break
+        except NeedChoice:
+            self._need_choice()
+
+    def _need_choice(self) -> None:
+        assert self.stepper is not None
+        walker = self.stepper.walker
+        chain, index = walker.frames[-1][0], walker.frames[-1][1]
+        ref: RuleRef = (walker.table, chain.name, int(index) + 1)  # type: ignore[attr-defined]
+        self.pending = ref
+        rule = self.ruleset.tables[ref[0]].chains[ref[1]].rules[ref[2] - 1]
+        from tui.screens.assume import AssumeDialog
+
+        self.app.push_screen(AssumeDialog(rule, self._unknown_reasons(rule)), self._chosen)
+
+    def _unknown_reasons(self, rule: Rule) -> list[str]:
+        from ruleset.stepper import compiled
+
+        assert self.stepper is not None
+        walker = self.stepper.walker
+        env = walker.env
+        out: list[str] = []
+        if env is None:
+            return out
+        for check in compiled(rule, walker.family):
+            res, why = check.fn(walker.pkt, env)
+            if res is UNKNOWN:
+                out.append(why)
+        return out
+
+    def _chosen(self, choice: str | None) -> None:
+        ref, self.pending = self.pending, None
+        if choice is None or ref is None:
+            self.running = False
+            self.refresh_view()
+            return
+        if choice == "both":
+            self.running = False
+            self._explore_both()
+            return
+        result = MATCH if choice.startswith("match") else NO_MATCH
+        if choice.endswith("all"):
+            self.default_assume = result
+            assert self.stepper is not None
+            self.stepper.walker.assume = result
+        self.overrides[ref] = result
+        assert self.stepper is not None
+        self.stepper.walker.overrides[ref] = result
+        if self.running:
+            self.action_continue()
+        else:
+            self.action_step()
+
+    def _explore_both(self) -> None:
+        from tui.screens.branches import BranchesDialog
+
+        exploration = explore(self.ruleset, self.packet, self.request.path,
+                              overrides=self.overrides)
+        self.app.push_screen(BranchesDialog(exploration))
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def action_step(self) -> None:
+        assert self.stepper is not None
+        self.message = ""
+        try:
+            step = self.stepper.step()
+        except NeedChoice:
+            self._need_choice()
+            return
+        if step is None:
+            self.message = "The verdict is in: b steps back, : tries a what-if edit."
+        self.refresh_view()
+
+    def action_back_step(self) -> None:
+        assert self.stepper is not None
+        self.message = ""
+        self.stepper.back()
+        self.refresh_view()
+
+    def action_continue(self) -> None:
+        assert self.stepper is not None
+        self.message = ""
+        self.running = True
+        try:
+            hit = self.stepper.run()
+        except NeedChoice:
+            self._need_choice()
+            return
+        self.running = False
+        if hit is not None:
+            self.message = f"Breakpoint: {hit.table}:{hit.chain} #{hit.position}"
+        self.refresh_view()
+
+    def action_breakpoint(self) -> None:
+        assert self.stepper is not None
+        view = self.query_one("#step-rules", RuleView)
+        rule = view.current_rule
+        if rule is None:
+            return
+        ref = (rule.table_name, rule.chain_name, rule.position)
+        if ref in self.breakpoints:
+            self.breakpoints.discard(ref)
+            self.message = f"Breakpoint removed at {ref_text(ref)}"
+        else:
+            self.breakpoints.add(ref)
+            self.message = f"Breakpoint set at {ref_text(ref)}"
+        self.stepper.breakpoints = set(self.breakpoints)
+        self.refresh_view()
+
+    def action_assume(self) -> None:
+        if self.pending is not None:
+            self._need_choice()
+        else:
+            self._explore_both()
+
+    def action_whatif(self) -> None:
+        box = self.query_one("#whatif", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#whatif")
+    def _whatif_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        event.input.value = ""
+        self.query_one("#step-rules", RuleView).focus()
+        line = event.value.strip()
+        if line:
+            self.apply_whatif(line)
+
+    def apply_whatif(self, line: str) -> None:
+        """Apply iptables commands (`;` between several) to the model in memory and re-step
+        to the verdict."""
+        for part in line.split(";"):
+            if part.strip():
+                self.edits.append(part.strip())
+        self._rebuild()
+        self.running = True
+        self.action_continue()
+        if self.stepper is not None and self.stepper.walker.done:
+            self.message = (self.message or "") + f"  (after {len(self.edits)} what-if edits)"
+        self.refresh_view()
+
+    def action_suggest(self) -> None:
+        assert self.stepper is not None
+        from ruleset.suggest import suggest_fix
+
+        trace = self.stepper.trace()
+        if not self.stepper.walker.done:
+            self.notify("Run to the verdict first (c).", timeout=3)
+            return
+        try:
+            found = suggest_fix(self.ruleset, trace, assume=self.default_assume or NO_MATCH)
+        except Exception as exc:  # the engine could not: say so
+            self.notify(f"No suggestion: {exc}", severity="warning", timeout=4)
+            return
+        if found is None or not found.commands:
+            self.notify("Nothing to fix: the packet is not dropped.", timeout=3)
+            return
+        line = "; ".join(c.render() for c in found.commands)
+        self.suggestion = found
+        box = self.query_one("#whatif", Input)
+        box.value = line
+        box.display = True
+        box.focus()
+        self.message = "Suggested fix in the what-if line: Enter applies it and re-steps."
+        self.refresh_view()
+
+    def action_export_edits(self) -> None:
+        if not self.edits:
+            self.notify("No what-if edits yet (:).", timeout=3)
+            return
+        lines = self.commands or [f"iptables {e}" for e in self.edits]
+        path = Path(getattr(self.app, "export_dir", ".")) / "iptscope-edits.sh"
+        path.write_text("#!/bin/sh\n# what-if edits made in iptscope\n" + "\n".join(lines) + "\n")
+        self.notify(f"Saved {path}:\n" + "\n".join(lines), timeout=6)
+
+    def action_export_markdown(self) -> None:
+        assert self.stepper is not None
+        text = self.markdown()
+        path = Path(getattr(self.app, "export_dir", ".")) / "iptscope-trace.md"
+        path.write_text(text, encoding="utf-8")
+        self.notify(f"Saved {path}", timeout=4)
+
+    def markdown(self) -> str:
+        assert self.stepper is not None
+        return trace_markdown(self.request.summary(), self._visible_steps(),
+                              self._trace_if_done(), self.commands or self.edits)
+
+    def session(self) -> Session:
+        assert self.stepper is not None
+        paths = list(getattr(self.app, "paths", []) or self.explorer.paths)
+        return Session(
+            paths=paths,
+            packet=self.request,
+            assume=_assume_word(self.default_assume),
+            assumptions={ref_text(k): _assume_word(v) or "" for k, v in self.overrides.items()},
+            edits=list(self.edits),
+            breakpoints=[ref_text((t, c, p)) for t, c, p in sorted(
+                self.breakpoints, key=lambda b: (b[0], b[1], b[2] or 0)) if p is not None],
+            step=self.stepper.cursor + 1,
+            notes=self.notes,
+        )
+
+    def action_save_session(self) -> None:
+        target = getattr(self.app, "session_path", None) or str(
+            Path(getattr(self.app, "export_dir", ".")) / "iptscope-session.json")
+        path = save_session(self.session(), target)
+        self.notify(f"Session saved to {path}", timeout=4)
+
+    def action_close(self) -> None:
+        box = self.query_one("#whatif", Input)
+        if box.display:
+            box.display = False
+            self.query_one("#step-rules", RuleView).focus()
+            return
+        self.dismiss()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.stepper is None:
+            return True
+        done = self.stepper.done
+        if action in ("step", "continue"):
+            return None if done else True
+        if action == "back_step":
+            return True if self.stepper.cursor >= 0 else None
+        if action == "suggest":
+            return True if done else None
+        if action == "export_edits":
+            return bool(self.edits)
+        return True
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def _visible_steps(self) -> list[Step]:
+        assert self.stepper is not None
+        return self.stepper.history[: self.stepper.cursor + 1]
+
+    def _trace_if_done(self) -> Trace | None:
+        assert self.stepper is not None
+        return self.stepper.trace() if self.stepper.done else None
+
+    @property
+    def current(self) -> Step | None:
+        return self.stepper.current if self.stepper is not None else None
+
+    @property
+    def verdict(self) -> str | None:
+        trace = self._trace_if_done()
+        return trace.verdict.value if trace is not None else None
+
+    def refresh_view(self) -> None:
+        assert self.stepper is not None
+        steps = self._visible_steps()
+        current = self.current
+        # which chain to show: the current step's, else the first chain of the walk
+        if current is not None:
+            where = (current.table, current.chain)
+        elif self.shown is not None:
+            where = self.shown
+        else:
+            where = self._first_chain()
+        view = self.query_one("#step-rules", RuleView)
+        table = self.ruleset.tables.get(where[0]) if where else None
+        chain = table.chains.get(where[1]) if table is not None and where else None
+        rules = list(chain.rules) if chain is not None else []
+        if where != self.shown or view.rules != rules:
+            view.set_rules(rules, chain_names=frozenset(table.chains) if table else None,
+                           empty_text="(empty chain)")
+            self.shown = where
+        marks: dict[int, RowMark] = {}
+        latest: dict[int, Step] = {}
+        for step in steps:
+            if step.kind is StepKind.RULE and step.rule is not None and (
+                step.table, step.chain) == where:
+                latest[id(step.rule)] = step
+        for rule in rules:
+            bp = (rule.table_name, rule.chain_name, rule.position) in self.breakpoints
+            step = latest.get(id(rule))
+            symbol, style = " ", ""
+            if step is not None:
+                symbol, style = _result_mark(step)
+            if rule.edited:
+                symbol, style = ("✎" if symbol == " " else symbol), style or "bold magenta"
+            if bp or step is not None or rule.edited:
+                marks[id(rule)] = RowMark(("●" if bp else " ") + symbol,
+                                          ("bold red " if bp else "") + style)
+        highlighted = id(current.rule) if current is not None and current.rule is not None else (
+            None)
+        view.set_marks(marks, highlighted)
+        if current is not None and current.rule is not None:
+            index = view.index_of(current.rule)
+            if index is not None:
+                view.cursor = index
+        self.query_one("#step-packet", Static).update(packet_text(
+            self.request.summary(), len(steps), self.edits))
+        self.query_one("#step-stack", Static).update(stack_text(current))
+        self.query_one("#step-now", Static).update(
+            packet_text_now(current, self.packet))
+        self.query_one("#step-reasons", Static).update(reasons_text(current))
+        trace = self._trace_if_done()
+        self.query_one("#step-verdict", Static).update(
+            verdict_text(trace, self.message, self.stepper.walker.assumptions))
+        self.refresh_bindings()
+
+    def _first_chain(self) -> tuple[str, str]:
+        from ruleset.paths import HOOK_TABLES, HOOKS, Path as WalkPath
+
+        hooks = HOOKS[WalkPath(self.request.path)]
+        for hook in hooks:
+            for table in HOOK_TABLES[hook]:
+                if table in self.ruleset.tables and hook in self.ruleset.tables[table].chains:
+                    return table, hook
+        return ("filter", hooks[0])
+
+
+def packet_text_now(step: Step | None, start: Any) -> Text:
+    from tui.widgets.step_panes import packet_now_text
+
+    return packet_now_text(step, start)
+
+
+def _result(value: str | Result | None) -> Result | None:
+    if value is None or isinstance(value, Result):
+        return value
+    word = str(value).lower().replace(" ", "").replace("_", "").replace("-", "")
+    if word in ("match", "matches", "true", "yes"):
+        return MATCH
+    if word in ("nomatch", "false", "no"):
+        return NO_MATCH
+    return None
+
+
+def _assume_word(value: Result | None) -> str | None:
+    if value is None:
+        return None
+    return "match" if value is MATCH else "nomatch"
+
+
+def _result_mark(step: Step) -> tuple[str, str]:
+    if step.result is UNKNOWN:
+        return ("?", "bold yellow")
+    if step.result is MATCH:
+        return ("✓", "bold green")
+    return ("✗", "red")
