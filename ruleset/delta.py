@@ -26,9 +26,11 @@ Stdlib only.
 
 from __future__ import annotations
 
+import gc
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -45,6 +47,19 @@ from ruleset.model import (
     Table,
 )
 from ruleset.spec import canonical, render_spec, spec_key
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects (it would
+    otherwise walk every live ruleset repeatedly: half the time of a 60,000-rule diff)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 class DeltaError(Error):
@@ -338,6 +353,13 @@ def text_key(text: str, family: str | None) -> str:
     return " ".join(s.split())
 
 
+def _quick_key(text: str, family: str | None) -> str:
+    """The save text without its `[p:b]` prefix, whitespace untouched (the fast comparison)."""
+    if family == "save" and text[:1] == "[":
+        return text[text.find("]") + 1:]
+    return text
+
+
 def weak_key(spec: RuleSpec, family: Family = Family.IPV4) -> str:
     """A looser identity for rules that `-L` prints differently from iptables-save: the generic
     options, the matches that carry options (empty protocol matches dropped), the target name."""
@@ -357,8 +379,8 @@ def weak_key(spec: RuleSpec, family: Family = Family.IPV4) -> str:
 
 
 def rule_spec_text(rule: Rule) -> str:
-    """The rule as iptables-save words without `-A CHAIN`."""
-    return render_spec(rule.spec)
+    """The rule as iptables-save words without `-A CHAIN` (normalized: `-s 10.0.0.1/32`)."""
+    return render_spec(canonical(rule.spec))
 
 
 def _table_rank(name: str) -> int:
@@ -445,8 +467,9 @@ def _diff_chain(
     if before and after and same_text and len(before) == len(after):
         fam = kb.fmt_family
         if all(
-            (b.raw is not None and b.raw is a.raw)  # one parse shared (live re-polls)
-            or (b.text and (b.text == a.text or text_key(b.text, fam) == text_key(a.text, fam)))
+            b.text and (
+                _quick_key(b.text, fam) == _quick_key(a.text, fam)
+                or text_key(b.text, fam) == text_key(a.text, fam))
             for b, a in zip(before, after, strict=True)
         ):
             for b, a in zip(before, after, strict=True):
@@ -579,14 +602,15 @@ def diff_rulesets(
     wanted = set(tables) if tables is not None else None
     rules: list[RuleDelta] = []
     policies: list[PolicyDelta] = []
-    for name, tb, ta in _tables(before, after):
-        if wanted is not None and name not in wanted:
-            continue
-        for cb, ca in _chains(tb, ta):
-            _diff_chain(name, cb, ca, kb, ka, same_text, rules)
-            policy = _policy_delta(name, cb, ca)
-            if policy is not None:
-                policies.append(policy)
+    with paused_gc():
+        for name, tb, ta in _tables(before, after):
+            if wanted is not None and name not in wanted:
+                continue
+            for cb, ca in _chains(tb, ta):
+                _diff_chain(name, cb, ca, kb, ka, same_text, rules)
+                policy = _policy_delta(name, cb, ca)
+                if policy is not None:
+                    policies.append(policy)
     return Delta(before, after, rules, policies, seconds)
 
 

@@ -55,8 +55,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ruleset.delta import Delta, Rate, RuleDelta, diff_rulesets, format_family, text_key
-from ruleset.model import Chain, Counters, Rule, Ruleset, Table
+from ruleset.delta import (
+    Delta,
+    Rate,
+    RuleDelta,
+    diff_rulesets,
+    format_family,
+    paused_gc,
+    text_key,
+)
+from ruleset.model import Chain, Counters, Rule, Ruleset, RuleSpec, Table
 from ruleset.snapshot import ParseFn, Snapshot, TimeSource
 
 # (argv, timeout) -> (returncode, stdout, stderr). Raises FileNotFoundError / PermissionError
@@ -176,14 +184,45 @@ def _classify_failure(argv: Sequence[str], is_ssh: bool, rc: int, stderr: str) -
 # Incremental parsing
 
 
+class _FromRoot:
+    """A resolver for re-polled copies of a rule: the spec of the rule first parsed from the
+    same text (its own resolver runs once, whichever copy asks first)."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: Rule) -> None:
+        self.root = root
+
+    def __call__(self, rule: Rule) -> RuleSpec:
+        return self.root.spec
+
+
+class _Slot:
+    """A rule line of the dump: the rule first parsed from it and the index of its chain."""
+
+    __slots__ = ("chain", "counters", "resolver", "root")
+
+    def __init__(self, root: Rule, chain: int) -> None:
+        self.root = root
+        self.chain = chain
+        self.resolver = _FromRoot(root)
+        self.counters = root.counters  # the latest poll's (reused while the line is unchanged)
+
+
 class _Layout:
-    """How the lines of one iptables-save dump map to the objects of its Ruleset."""
+    """How the lines of one iptables-save dump map to the objects of its Ruleset.
 
-    __slots__ = ("header_full", "keys", "objects", "ruleset", "text_is_line")
+    ``objects[n]``: a _Slot for a rule line, the chain index (int) for a chain line, None for
+    the rest. ``chains``: (table, chain) in Ruleset order (the order copies are built in).
+    """
 
-    def __init__(self, ruleset: Ruleset, keys: list[str], objects: list[object | None],
-                 text_is_line: bool, header_full: bool) -> None:
+    __slots__ = ("header_full", "keys", "lines", "objects", "ruleset", "text_is_line")
+
+    def __init__(self, ruleset: Ruleset, lines: list[str], keys: list[str],
+                 objects: list[_Slot | int | None], text_is_line: bool,
+                 header_full: bool) -> None:
         self.ruleset = ruleset
+        self.lines = lines
         self.keys = keys
         self.objects = objects
         self.text_is_line = text_is_line
@@ -204,28 +243,29 @@ def _line_key(line: str) -> str:
 
 
 def _parse_counter(text: str) -> Counters | None:
-    """`[12:3456]` without the brackets -> Counters."""
+    """`12:3456` (the inside of `[12:3456]`) -> Counters."""
     p, sep, b = text.partition(":")
-    if not sep:
+    if not sep or not p.isdigit() or not b.isdigit():
         return None
-    try:
-        return Counters(int(p), int(b))
-    except ValueError:
-        return None
+    return Counters(int(p), int(b))
 
 
 def _map_layout(ruleset: Ruleset, lines: list[str]) -> _Layout | None:
     """Walk the dump lines alongside the parsed Ruleset; None if they do not line up (then the
     fast path is off for the next poll)."""
+    index: dict[int, int] = {}
+    for t in ruleset.tables.values():
+        for ch in t.chains.values():
+            index[id(ch)] = len(index)
     keys: list[str] = []
-    objects: list[object | None] = []
+    objects: list[_Slot | int | None] = []
     table: Table | None = None
     seen: dict[int, int] = {}
     text_is_line: bool | None = None
     for line in lines:
         key = _line_key(line)
         keys.append(key)
-        obj: object | None = None
+        obj: _Slot | int | None = None
         if line.startswith("*"):
             table = ruleset.tables.get(line[1:].strip())
             if table is None:
@@ -234,7 +274,7 @@ def _map_layout(ruleset: Ruleset, lines: list[str]) -> _Layout | None:
             name = line[1:].split(" ", 1)[0]
             if table is None or name not in table.chains:
                 return None
-            obj = table.chains[name]
+            obj = index[id(table.chains[name])]
         elif line.startswith(("[", "-A ")):
             words = key.split(None, 2)
             if table is None or len(words) < 2 or words[0] != "-A":
@@ -247,7 +287,7 @@ def _map_layout(ruleset: Ruleset, lines: list[str]) -> _Layout | None:
                 return None
             seen[id(chain)] = n + 1
             rule = chain.rules[n]
-            obj = rule
+            obj = _Slot(rule, index[id(chain)])
             if text_is_line is None:
                 text_is_line = rule.text == line
         elif line.startswith("#") or not line.strip() or line.strip() == "COMMIT":
@@ -260,7 +300,7 @@ def _map_layout(ruleset: Ruleset, lines: list[str]) -> _Layout | None:
             if seen.get(id(chain), 0) != len(chain.rules):
                 return None
     header_full = bool(ruleset.generated and ruleset.generated.startswith("#"))
-    return _Layout(ruleset, keys, objects, bool(text_is_line), header_full)
+    return _Layout(ruleset, lines, keys, objects, bool(text_is_line), header_full)
 
 
 class IncrementalParser:
@@ -268,7 +308,10 @@ class IncrementalParser:
 
     ``parse(text, source)`` returns the new Ruleset; ``last_incremental`` says whether the
     fast path (counters only) was taken. The fast path applies to ``iptables-save [-c]``
-    output whose lines all equal the previous dump's apart from counters and comments.
+    output whose lines all equal the previous dump's apart from counters and comments: the
+    new Rules take the spec of the rule first parsed from the same line (resolved once, when
+    any copy needs it). Otherwise the full parser runs, and each rule whose text (without
+    counters) is unchanged takes the previous rule's resolved spec.
     """
 
     def __init__(self, parse: ParseFn) -> None:
@@ -286,7 +329,8 @@ class IncrementalParser:
     def parse(self, text: str, source: str = "-") -> Ruleset:
         lines = text.splitlines()
         if self._layout is not None:
-            fast = self._fast(lines)
+            with paused_gc():
+                fast = self._fast(lines)
             if fast is not None:
                 self.last_incremental = True
                 self.fast_parses += 1
@@ -305,6 +349,12 @@ class IncrementalParser:
         """After a full parse: unchanged rule text takes the previous rule's resolved spec."""
         fam = format_family(ruleset.format)
         old = self._cache
+        if self._layout is not None:  # the rules of the fast-path copies, by their roots
+            for obj in self._layout.objects:
+                if isinstance(obj, _Slot) and obj.root.resolved:
+                    root = obj.root
+                    old.setdefault((root.table_name, root.chain_name,
+                                    text_key(root.text, fam)), root)
         new: dict[tuple[str, str, str], Rule] = {}
         for table in ruleset.tables.values():
             for chain in table.chains.values():
@@ -319,77 +369,77 @@ class IncrementalParser:
         self._cache = new
 
     def _fast(self, lines: list[str]) -> Ruleset | None:
+        """One pass over the lines: an unchanged line reuses everything, a line whose text
+        without counters is unchanged reads its counters, anything else gives up (None)."""
         layout = self._layout
         assert layout is not None
         keys = layout.keys
         if len(lines) != len(keys):
             return None
         prev = layout.ruleset
-        # Compare first (cheap), build after: a changed ruleset costs one pass of comparisons.
-        for n, line in enumerate(lines):
-            c = line[:1]
-            if c == "[":
-                if line[line.find("]") + 1:] != keys[n]:
-                    return None
-            elif c == "#":
-                if keys[n] != "#":
-                    return None
-            elif c == ":":
-                cut = line.rfind(" [")
-                if (line[:cut] if cut > 0 else line) != keys[n]:
-                    return None
-            elif line != keys[n]:
-                return None
         rs = Ruleset(family=prev.family, format=prev.format, path=prev.path,
                      diagnostics=list(prev.diagnostics), generated=prev.generated,
                      variant=prev.variant)
-        chain_map: dict[int, Chain] = {}
+        chains: list[Chain] = []
         for t in prev.tables.values():
             nt = rs.add_table(Table(t.name, line=t.line))
             for ch in t.chains.values():
-                nc = nt.add_chain(Chain(ch.name, builtin=ch.builtin, policy=ch.policy,
-                                        policy_counters=ch.policy_counters,
-                                        references=ch.references, line=ch.line))
-                chain_map[id(ch)] = nc
+                chains.append(nt.add_chain(Chain(
+                    ch.name, builtin=ch.builtin, policy=ch.policy,
+                    policy_counters=ch.policy_counters, references=ch.references,
+                    line=ch.line)))
         text_is_line = layout.text_is_line
-        objects = layout.objects
-        header_seen = False
-        for n, line in enumerate(lines):
-            obj = objects[n]
-            if obj is None:
-                if layout.header_full and not header_seen and line.startswith("# Generated"):
-                    rs.generated = line
-                    header_seen = True
-                continue
-            if isinstance(obj, Rule):
-                counters = None
-                if line[:1] == "[":
+        header_full = layout.header_full
+        n = -1
+        for line, old, obj in zip(lines, layout.lines, layout.objects, strict=True):
+            n += 1
+            if line == old:
+                if obj is None:
+                    continue
+                if type(obj) is _Slot:
+                    counters = obj.counters
+                else:
+                    continue  # chain line: the copied chain has these counters already
+            else:
+                c = line[:1]
+                if c == "[":
                     end = line.find("]")
+                    if line[end + 1:] != keys[n] or type(obj) is not _Slot:
+                        return None
                     counters = _parse_counter(line[1:end])
                     if counters is None:
                         return None
-                nr = obj.recounted(counters, text=line if text_is_line else None)
-                nc = chain_map[id(obj.chain)]
-                nr.chain = nc
-                nc.rules.append(nr)
-                nr.position = len(nc.rules)
-            elif isinstance(obj, Chain):
-                cut = line.rfind(" [")
-                pc = _parse_counter(line[cut + 2:-1]) if cut > 0 else None
-                chain_map[id(obj)].policy_counters = pc
-        layout.ruleset = rs
-        # The new rules' parse is the old ones': keep the layout's object list pointing at the
-        # newest rules (so a spec resolved in the latest snapshot is reused next time).
-        new_objects: list[object | None] = []
-        for obj in objects:
-            if isinstance(obj, Rule):
-                nc = chain_map[id(obj.chain)]
-                new_objects.append(nc.rules[obj.position - 1])
-            elif isinstance(obj, Chain):
-                new_objects.append(chain_map[id(obj)])
+                    obj.counters = counters
+                elif c == "#":
+                    if keys[n] != "#":
+                        return None
+                    if header_full and line.startswith("# Generated"):
+                        rs.generated = line
+                    continue
+                elif c == ":":
+                    cut = line.rfind(" [")
+                    if cut < 0 or line[:cut] != keys[n] or type(obj) is not int:
+                        return None
+                    chains[obj].policy_counters = _parse_counter(line[cut + 2:-1])
+                    continue
+                else:
+                    return None
+            root = obj.root
+            if root.resolved:
+                nr = Rule(target_name=root.target_name, goto=root.goto, counters=counters,
+                          text=line if text_is_line else root.text, line=root.line,
+                          spec=root.spec)
             else:
-                new_objects.append(None)
-        layout.objects = new_objects
+                nr = Rule(target_name=root.target_name, goto=root.goto, counters=counters,
+                          text=line if text_is_line else root.text, line=root.line,
+                          resolver=obj.resolver)
+            nc = chains[obj.chain]
+            nr.chain = nc
+            rules = nc.rules
+            rules.append(nr)
+            nr.position = len(rules)
+        layout.ruleset = rs
+        layout.lines = lines
         return rs
 
 

@@ -340,21 +340,6 @@ class Rule:
         rule.edited = self.edited
         return rule
 
-    def recounted(self, counters: Counters | None, *, text: str | None = None) -> Rule:
-        """A detached copy with other counters that reuses this rule's parse: the resolved
-        spec itself, or the same raw form and resolver (the live poller's incremental
-        re-parse of an unchanged rule)."""
-        return Rule(
-            target_name=self.target_name,
-            goto=self.goto,
-            counters=counters,
-            text=self.text if text is None else text,
-            line=self.line,
-            spec=self._spec,
-            raw=self._raw,
-            resolver=None if self._spec is not None else self._resolver,
-        )
-
     def __repr__(self) -> str:
         where = f"{self.table_name}:{self.chain_name}#{self.position}"
         return f"<Rule {where} -> {self.target_name}>"
