@@ -130,7 +130,7 @@ def summary_text(delta: Delta, shown: int) -> Text:
              f"{counts['unchanged']} unchanged"]
     text = Text(", ".join(parts))
     if delta.seconds:
-        text.append(f"; {delta.seconds:g} s between the snapshots")
+        text.append(f"; {delta.seconds:.3g} s between the snapshots")
     if any(r.delta.approximate for r in delta.rules):
         text.append("; ~ marks figures rounded by iptables -L (K/M/G): bounds in brackets",
                     style="dim")
