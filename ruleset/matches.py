@@ -27,6 +27,7 @@ from ruleset.packet import (
     parse_tcp_flags,
     proto_number,
 )
+from ruleset.spec import normalize_address
 
 
 class Result(StrEnum):
@@ -142,7 +143,7 @@ def _addr_check(opt: Option, family: Family, which: str) -> Check:
     parsed = [(v, parse_address(v, family)) for v in ",".join(opt.values).split(",") if v]
     neg = opt.negated
     attr = "src_int" if which == "src" else "dst_int"
-    text = ",".join(v for v, _ in parsed)
+    text = ",".join(normalize_address(v, family) if p is not None else v for v, p in parsed)
     if any(p is None for _, p in parsed):
         def unknown(pkt: Packet, env: Env) -> Outcome:
             return UNKNOWN, f"{which} {text}: a host name, not resolved offline"
@@ -597,8 +598,9 @@ def _physdev_check(match: Match, family: Family) -> Check:
         if o is not None and (outdev is not None) == o.negated:
             if env.physout_unknown and outdev is None:
                 return UNKNOWN, "bridge output port not given"
-            return NO_MATCH, (f"{'bridged' if outdev else 'no output port yet'} at {env.hook}:"
-                              f" {_bang(o.negated)}--physdev-is-bridged fails")
+            state = "bridged" if outdev is not None else "no output port yet"
+            return NO_MATCH, (f"{state} at {env.hook}: {_bang(o.negated)}--physdev-is-bridged "
+                              "fails")
         o = opts.get("--physdev-is-in")
         if o is not None and (indev is None) != o.negated:
             if env.physin_unknown:
@@ -614,7 +616,8 @@ def _physdev_check(match: Match, family: Family) -> Check:
         if o is not None and o.values:
             if indev is not None:
                 hit = iface_matches(o.values[0], indev)
-                why = (f"physdev-in {indev} {'matches' if hit else 'does not match'} "
+                why = (f"physdev-in {indev or '(a port not given)'} "
+                       f"{'matches' if hit else 'does not match'} "
                        f"{_bang(o.negated)}{o.values[0]}")
                 if hit == o.negated:
                     return NO_MATCH, why
@@ -629,13 +632,14 @@ def _physdev_check(match: Match, family: Family) -> Check:
                 return NO_MATCH, (f"no bridge output port at {env.hook}: "
                                   f"{_bang(o.negated)}--physdev-out fails")
             hit = iface_matches(o.values[0], outdev)
-            why = (f"physdev-out {outdev} {'matches' if hit else 'does not match'} "
+            why = (f"physdev-out {outdev or '(a port not given)'} "
+                   f"{'matches' if hit else 'does not match'} "
                    f"{_bang(o.negated)}{o.values[0]}")
             if hit == o.negated:
                 return NO_MATCH, why
             reasons.append(why)
         if "--physdev-is-bridged" in opts:
-            reasons.append("bridged" if outdev else "not bridged")
+            reasons.append("bridged" if outdev is not None else "not bridged")
         return MATCH, "; ".join(reasons) or "bridged packet"
     return Check(label, check)
 
