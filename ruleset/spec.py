@@ -137,9 +137,14 @@ def normalize_protocol(value: str) -> str:
     low = value.lower()
     if low.isdigit():
         return PROTOCOL_NAMES.get(int(low), low)
-    if low == "icmpv6":
-        return "ipv6-icmp"
-    return low
+    return PROTOCOL_ALIASES.get(low, low)
+
+
+# Other names /etc/protocols or iptables use for the same protocol (ip6tables-save prints
+# `mobility-header` where -L prints 135, i.e. `mh`).
+PROTOCOL_ALIASES: dict[str, str] = {
+    "icmpv6": "ipv6-icmp", "mobility-header": "mh", "ipv6-mh": "mh",
+}
 
 
 def is_any_address(value: str) -> bool:
