@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.kernel import lab as L  # noqa: E402
-from tests.kernel import neutron as N  # noqa: E402
+from tests.kernel import lab as L
+from tests.kernel import neutron as N
 
 
 def _show(title: str, d: L.Delivery) -> None:

@@ -956,10 +956,13 @@ def tables_in(save_text: str) -> list[str]:
 
 
 def dump_formats(ns: Netns, *, backend: str = "nft", family: int = 4,
-                 formats: Sequence[str] | None = None) -> dict[str, str]:
+                 formats: Sequence[str] | None = None, prompts: bool = True) -> dict[str, str]:
     """Every dump format of the namespace's ruleset: `save`, `save-c`, and the LIST_FORMATS,
-    the listing ones concatenated over every table present (`iptables -t T ...` per table, each
-    block preceded by nothing, as a person pasting several tables would)."""
+    the listing ones concatenated over every table present (`iptables -t T ...` per table).
+
+    The listing formats do not name their table, so with `prompts` each table's block is
+    preceded by the command line that printed it (`# iptables -t nat -S -v`), as in a pasted
+    terminal session."""
     out: dict[str, str] = {}
     wanted = list(formats) if formats is not None else ["save", "save-c", *LIST_FORMATS]
     save_c = ns.save(backend=backend, family=family, counters=True)
@@ -968,11 +971,14 @@ def dump_formats(ns: Netns, *, backend: str = "nft", family: int = 4,
         out["save"] = ns.save(backend=backend, family=family, counters=False)
     if "save-c" in wanted:
         out["save-c"] = save_c
+    base = "ip6tables" if family == 6 else "iptables"
     for name, args in LIST_FORMATS.items():
         if name not in wanted:
             continue
         parts = []
         for t in tables:
+            if prompts:
+                parts.append(f"# {base} -t {t} {' '.join(args)}\n")
             parts.append(ns.iptables("-t", t, *args, backend=backend, family=family))
         out[name] = "".join(parts)
     return out
