@@ -53,232 +53,172 @@ class Extra:
 
 
 # --------------------------------------------------------------------------------------------
-# Grammar: one element per module / target. Elements start at the item's keyword; a standalone
-# `!` before the keyword is consumed by the dispatcher and passed to the builder.
+# Grammar: one element per module / target, each a single `pp.Regex` with named groups (one
+# regex per item keeps a 55,000-rule listing cheap to resolve). Elements start at the item's
+# keyword; a standalone `!` before the keyword is consumed by the dispatcher and passed on.
+# Repeated options inside an item are split by the builders with the `_*_OPTS` patterns.
 # --------------------------------------------------------------------------------------------
 
-BANG = pp.Literal("!").set_name("!")
-WORD = pp.Regex(r"\S+").set_name("word")
-NUMBER = pp.Regex(r"\d+").set_name("number")
-NEG = pp.Opt(BANG)("neg")
+
+def _element(pattern: str, name: str) -> pp.ParserElement:
+    return pp.Regex(pattern).set_name(name)
 
 
-def _kw(word: str) -> pp.ParserElement:
-    """A keyword that ends at whitespace (iptables words hold `-`, `:` and `.`)."""
-    return pp.Regex(re.escape(word) + r"(?!\S)").set_name(repr(word))
+_CT_NAMES = (r"ct(?:state|proto|origsrcport|origdstport|replsrcport|repldstport"
+             r"|origsrc|origdst|replsrc|repldst|status|expire|dir)")
 
+tcp_element = _element(
+    r"(?P<module>tcp|udp|sctp|dccp|udplite)(?!\S)(?P<opts>(?:\s+(?:[sd]pts?:!?\S+"
+    r"|flags:\s*!?\s*[0-9A-Za-z,]+/[0-9A-Za-z,]+|option=!?\d+))*)",
+    "tcp/udp match")
+_TCP_OPTS = re.compile(
+    r"(?P<dir>[sd])pts?:(?P<neg>!)?(?P<val>\S+)"
+    r"|flags:\s*(?P<fneg>!)?\s*(?P<mask>[0-9A-Za-z,]+)/(?P<cmp>[0-9A-Za-z,]+)"
+    r"|option=(?P<oneg>!)?(?P<oval>\d+)")
 
-# tcp / udp / sctp / dccp: `tcp spt:22 dpts:1024:65535 option=!5 flags:0x17/0x02`
-port_opt = pp.Group(pp.Regex(r"(?P<dir>[sd])pts?:(?P<neg>!)?(?P<val>\S+)")).set_name("port")
-flags_opt = pp.Group(
-    pp.Regex(r"flags:\s*(?P<neg>!)?\s*(?P<mask>[0-9A-Za-z,]+)/(?P<cmp>[0-9A-Za-z,]+)")
-).set_name("tcp flags")
-tcp_option_opt = pp.Group(pp.Regex(r"option=(?P<neg>!)?(?P<val>\d+)")).set_name("tcp option")
-tcp_element = (
-    pp.Regex(r"(?P<module>tcp|udp|sctp|dccp|udplite)(?!\S)")
-    + pp.ZeroOrMore(port_opt | flags_opt | tcp_option_opt)
-).set_name("tcp/udp match")
-
-multiport_element = (
-    _kw("multiport")
-    + pp.Regex(r"(?P<kind>sports|dports|ports)(?!\S)")
-    + NEG
-    + WORD("ports")
-).set_name("multiport match")
-
-state_element = (_kw("state") + NEG + WORD("states")).set_name("state match")
-
-ct_option = pp.Group(
-    NEG
-    + pp.Regex(
-        r"(?P<name>ctstate|ctproto|ctorigsrcport|ctorigdstport|ctreplsrcport|ctrepldstport"
-        r"|ctorigsrc|ctorigdst|ctreplsrc|ctrepldst|ctstatus|ctexpire|ctdir)(?!\S)"
-    )
-    + WORD("val")
-)
-conntrack_element = pp.OneOrMore(ct_option).set_name("conntrack match")
-
-mac_element = (
-    _kw("MAC") + NEG + pp.Regex(r"!?[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")("mac")
-).set_name("mac match")
-
-physdev_option = pp.Group(
-    NEG + pp.Regex(r"(?P<name>--physdev-(?:in|out))(?!\S)") + WORD("val")
-) | pp.Group(NEG + pp.Regex(r"(?P<name>--physdev-is-(?:in|out|bridged))(?!\S)"))
-physdev_element = (
-    _kw("PHYSDEV") + _kw("match") + pp.ZeroOrMore(physdev_option)
-).set_name("physdev match")
-
-set_flag = pp.Group(
-    NEG
-    + pp.Regex(
-        r"(?P<flag>return-nomatch|update-counters|update-subcounters"
-        r"|(?:packets|bytes)-(?:eq|lt|gt))(?!\S)"
-    )
-    + pp.Opt(NUMBER("val"))
-)
-set_element = (
-    _kw("match-set") + WORD("name") + pp.Regex(r"(?:src|dst)(?:,(?:src|dst))*(?!\S)")("dims")
-    + pp.ZeroOrMore(set_flag)
-).set_name("set match")
-
-mark_element = (
-    pp.Regex(r"(?P<module>mark|connmark)(?!\S)") + _kw("match") + NEG + WORD("val")
-).set_name("mark match")
-
-addrtype_option = pp.Group(
-    pp.Regex(r"(?P<name>src-type|dst-type)(?!\S)") + pp.Regex(r"!?[A-Z_,]+")("val")
-) | pp.Group(pp.Regex(r"(?P<name>limit-in|limit-out)(?!\S)"))
-addrtype_element = (
-    _kw("ADDRTYPE") + _kw("match") + pp.ZeroOrMore(addrtype_option)
-).set_name("addrtype match")
-
-iprange_element = pp.OneOrMore(
-    pp.Group(pp.Regex(r"(?P<dir>source|destination) IP range(?!\S)") + NEG + WORD("range"))
-).set_name("iprange match")
-
-length_element = (_kw("length") + NEG + WORD("val")).set_name("length match")
-
-limit_element = (
-    _kw("limit:") + _kw("avg") + WORD("rate") + _kw("burst") + NUMBER("burst")
-).set_name("limit match")
-
-recent_part = (
-    pp.Group(pp.Regex(r"(?P<op>SET|CHECK|UPDATE|REMOVE)(?!\S)"))
-    | pp.Group(pp.Regex(r"(?P<key>seconds|hit_count|name|side|mask):(?!\S)") + WORD("val"))
-    | pp.Group(pp.Regex(r"(?P<flag>reap|TTL-Match)(?!\S)"))
-)
-recent_element = (_kw("recent:") + pp.ZeroOrMore(recent_part)).set_name("recent match")
-
-owner_element = (
-    _kw("owner") + pp.Regex(r"(?P<what>UID|GID|PID|SID|CMD) match(?!\S)") + WORD("val")
-    | _kw("owner") + pp.Regex(r"(?P<what>socket) exists(?!\S)")
-).set_name("owner match")
-
-statistic_element = (
-    _kw("statistic")
-    + _kw("mode")
-    + (
-        _kw("random")("mode") + NEG + _kw("probability") + WORD("probability")
-        | _kw("nth")("mode") + NEG + _kw("every") + NUMBER("every")
-        + pp.Opt(_kw("packet") + NUMBER("packet"))
-    )
-).set_name("statistic match")
-
-icmp_element = (
-    pp.Regex(r"(?P<module>icmp|ipv6-icmp)\s*(?P<neg>!)?type(?!\S)") + NUMBER("type")
-    + pp.Opt(_kw("code") + NUMBER("code") | _kw("codes") + WORD("codes"))
-    | pp.Regex(r"(?P<module>icmp|ipv6-icmp)(?!\S)") + pp.Regex(r"(?P<neg>!)?(?P<name>[A-Za-z][\w-]*)")
-).set_name("icmp match")
-
-tcpmss_element = (_kw("tcpmss") + _kw("match") + NEG + WORD("val")).set_name("tcpmss match")
-pkttype_element = (
-    _kw("PKTTYPE") + pp.Regex(r"(?P<op>!?=)(?!\S)") + WORD("val")
-).set_name("pkttype match")
+multiport_element = _element(
+    r"multiport\s+(?P<kind>sports|dports|ports)\s+(?P<neg>!\s*)?(?P<ports>\S+)",
+    "multiport match")
+state_element = _element(r"state\s+(?P<neg>!\s*)?(?P<states>\S+)", "state match")
+conntrack_element = _element(
+    rf"(?P<opts>{_CT_NAMES}(?!\S)\s+\S+(?:\s+(?:!\s+)?{_CT_NAMES}(?!\S)\s+\S+)*)",
+    "conntrack match")
+_CT_OPTS = re.compile(rf"(?P<neg>!\s+)?(?P<name>{_CT_NAMES})\s+(?P<val>\S+)")
+mac_element = _element(
+    r"MAC\s+(?P<neg>!\s*)?(?P<mac>[0-9A-Za-z]{2}(?::[0-9A-Za-z]{2}){5})(?!\S)", "mac match")
+physdev_element = _element(
+    r"PHYSDEV\s+match(?P<opts>(?:\s+(?:!\s+)?(?:--physdev-is-(?:in|out|bridged)(?!\S)"
+    r"|--physdev-(?:in|out)\s+\S+))*)",
+    "physdev match")
+_PHYSDEV_OPTS = re.compile(
+    r"(?P<neg>!\s+)?(?:(?P<flag>--physdev-is-(?:in|out|bridged))(?!\S)"
+    r"|(?P<name>--physdev-(?:in|out))\s+(?P<val>\S+))")
+_SET_FLAGS = r"return-nomatch|update-counters|update-subcounters|(?:packets|bytes)-(?:eq|lt|gt)"
+set_element = _element(
+    r"match-set\s+(?P<name>\S+)\s+(?P<dims>(?:src|dst)(?:,(?:src|dst))*)(?!\S)"
+    rf"(?P<opts>(?:\s+(?:!\s+)?(?:{_SET_FLAGS})(?!\S)(?:\s+\d+)?)*)",
+    "set match")
+_SET_OPTS = re.compile(rf"(?P<neg>!\s+)?(?P<flag>{_SET_FLAGS})(?!\S)(?:\s+(?P<val>\d+))?")
+mark_element = _element(
+    r"(?P<module>mark|connmark)\s+match\s+(?P<neg>!\s*)?(?P<val>\S+)", "mark match")
+addrtype_element = _element(
+    r"ADDRTYPE\s+match(?P<opts>(?:\s+(?:src-type|dst-type)\s+!?[A-Z_,]+(?!\S)"
+    r"|\s+limit-(?:in|out)(?!\S))*)",
+    "addrtype match")
+_ADDRTYPE_OPTS = re.compile(
+    r"(?P<name>src-type|dst-type)\s+(?P<neg>!)?(?P<val>[A-Z_,]+)|(?P<limit>limit-(?:in|out))")
+iprange_element = _element(
+    r"(?P<opts>(?:source|destination) IP range\s+(?:!\s*)?\S+"
+    r"(?:\s+(?:source|destination) IP range\s+(?:!\s*)?\S+)?)",
+    "iprange match")
+_IPRANGE_OPTS = re.compile(r"(?P<dir>source|destination) IP range\s+(?P<neg>!\s*)?(?P<val>\S+)")
+length_element = _element(r"length\s+(?P<neg>!\s*)?(?P<val>\S+)", "length match")
+limit_element = _element(
+    r"limit:\s+avg\s+(?P<rate>\S+)\s+burst\s+(?P<burst>\d+)", "limit match")
+recent_element = _element(
+    r"recent:(?P<opts>(?:\s+(?:SET|CHECK|UPDATE|REMOVE|reap|TTL-Match)(?!\S)"
+    r"|\s+(?:seconds|hit_count|name|side|mask):\s+\S+)*)",
+    "recent match")
+_RECENT_OPTS = re.compile(
+    r"(?P<op>SET|CHECK|UPDATE|REMOVE)(?!\S)|(?P<flag>reap|TTL-Match)(?!\S)"
+    r"|(?P<key>seconds|hit_count|name|side|mask):\s+(?P<val>\S+)")
+owner_element = _element(
+    r"owner\s+(?:(?P<what>UID|GID|PID|SID|CMD)\s+match\s+(?P<val>\S+)"
+    r"|(?P<socket>socket)\s+exists(?!\S))",
+    "owner match")
+statistic_element = _element(
+    r"statistic\s+mode\s+(?:(?P<random>random)\s+(?P<rneg>!\s+)?probability\s+(?P<prob>\S+)"
+    r"|nth\s+(?P<nneg>!\s+)?every\s+(?P<every>\d+)(?:\s+packet\s+(?P<packet>\d+))?)",
+    "statistic match")
+icmp_element = _element(
+    r"(?P<module>ipv6-icmp|icmp)(?:\s*(?P<neg>!)?type\s+(?P<type>\d+)"
+    r"(?:\s+code\s+(?P<code>\d+)|\s+codes\s+(?P<codes>\S+))?"
+    r"|\s+(?P<nneg>!)?(?P<name>[A-Za-z][\w-]*))(?!\S)",
+    "icmp match")
+tcpmss_element = _element(r"tcpmss\s+match\s+(?P<neg>!\s*)?(?P<val>\S+)", "tcpmss match")
+pkttype_element = _element(r"PKTTYPE\s+(?P<op>!?=)\s+(?P<val>\S+)", "pkttype match")
 # (libvirt's golden files show `DSCP match 0x02state NEW`: the value may run into the next item)
-dscp_element = (
-    _kw("DSCP") + _kw("match") + NEG + pp.Regex(r"!?0x[0-9A-Fa-f]{1,2}")("val")
-).set_name("dscp match")
-helper_element = (
-    _kw("helper") + _kw("match") + NEG + pp.QuotedString('"')("val")
-).set_name("helper match")
-ttl_element = (
-    pp.Regex(r"(?P<module>TTL|HL) match (?P=module)(?!\S)")
-    + pp.Regex(r"(?P<op>==|!=|<|>)(?!\S)") + NUMBER("val")
-).set_name("ttl/hl match")
-policy_element = (
-    _kw("policy") + _kw("match") + pp.ZeroOrMore(
-        pp.Group(pp.Regex(r"(?P<key>dir|pol|reqid|spi|proto|mode|tunnel-src|tunnel-dst)(?!\S)")
-                 + WORD("val"))
-        | pp.Group(pp.Regex(r"(?P<flag>strict|\[\d+\])(?!\S)"))
-    )
-).set_name("policy match")
-rpfilter_element = (
-    _kw("rpfilter") + pp.ZeroOrMore(pp.Regex(r"(?:loose|validmark|accept-local|invert)(?!\S)"))
-).set_name("rpfilter match")
+dscp_element = _element(
+    r"DSCP\s+match\s+(?P<neg>!\s*)?(?P<val>0x[0-9A-Fa-f]{1,2})", "dscp match")
+helper_element = _element(r'helper\s+match\s+(?P<neg>!\s*)?"(?P<val>[^"]*)"', "helper match")
+ttl_element = _element(
+    r"(?P<module>TTL|HL)\s+match\s+(?P=module)\s+(?P<op>==|!=|<|>)\s+(?P<val>\d+)",
+    "ttl/hl match")
+policy_element = _element(
+    r"policy\s+match(?P<opts>(?:\s+(?:dir|pol|reqid|spi|proto|mode|tunnel-src|tunnel-dst)"
+    r"\s+\S+|\s+(?:strict|\[\d+\])(?!\S))*)",
+    "policy match")
+_POLICY_OPTS = re.compile(
+    r"(?P<key>dir|pol|reqid|spi|proto|mode|tunnel-src|tunnel-dst)\s+(?P<val>\S+)"
+    r"|(?P<flag>strict|\[\d+\])(?!\S)")
+rpfilter_element = _element(
+    r"rpfilter(?P<opts>(?:\s+(?:loose|validmark|accept-local|invert)(?!\S))*)",
+    "rpfilter match")
+nfacct_element = _element(r"nfacct-name\s+(?P<val>\S+)", "nfacct match")
 
 # Targets -------------------------------------------------------------------------------------
 
-reject_element = (_kw("reject-with") + WORD("val")).set_name("REJECT options")
-
-log_prefix = pp.Regex(r'"(?P<prefix>.*?)"(?=\s|$)')
-log_element = (
-    _kw("LOG") + pp.ZeroOrMore(
-        pp.Group(_kw("flags") + NUMBER("flags"))
-        | pp.Group(_kw("level") + WORD("level"))
-        | pp.Group(_kw("prefix") + log_prefix)
-        | pp.Group(pp.Regex(
-            r"(?P<flag>tcp-sequence|tcp-options|ip-options|uid|macdecode|unknown-flags)(?!\S)"))
-    )
-).set_name("LOG options")
-
-xmark_op = pp.Regex(r"(?P<op>set|xset|or|xor|and)(?!\S)") + WORD("val")
-mark_target_element = (_kw("MARK") + xmark_op).set_name("MARK options")
-connmark_target_element = (
-    _kw("CONNMARK")
-    + (
-        xmark_op
-        | pp.Regex(r"(?P<op>save|restore)(?!\S)")
-        + pp.ZeroOrMore(pp.Group(pp.Regex(r"(?P<key>mask|nfmask|ctmask)(?!\S)") + WORD("val")))
-    )
-).set_name("CONNMARK options")
-
-nat_flag = pp.Regex(r"(?P<flag>random-fully|random|persistent)(?!\S)")
-nat_element = pp.OneOrMore(
-    pp.Group(pp.Regex(r"to:(?P<to>\S+)")) | pp.Group(nat_flag)
-).set_name("DNAT/SNAT options")
-masquerade_element = pp.OneOrMore(
-    pp.Group(_kw("masq") + _kw("ports:") + WORD("ports")) | pp.Group(nat_flag)
-).set_name("MASQUERADE options")
-redirect_element = pp.OneOrMore(
-    pp.Group(_kw("redir") + _kw("ports") + WORD("ports")) | pp.Group(nat_flag)
-).set_name("REDIRECT options")
-
-ct_target_element = (
-    _kw("CT") + pp.ZeroOrMore(
-        pp.Group(pp.Regex(r"(?P<flag>notrack)(?!\S)"))
-        | pp.Group(pp.Regex(
-            r"(?P<key>helper|timeout|ctevents|expevents|zone-orig|zone-reply|zone)(?!\S)")
-            + WORD("val"))
-    )
-).set_name("CT options")
-
-nflog_element = pp.OneOrMore(
-    pp.Group(pp.Regex(r"nflog-(?P<key>prefix|group|range|size|threshold)(?!\S)")
-             + (pp.QuotedString('"', esc_char="\\") | WORD)("val"))
-).set_name("NFLOG options")
-
-tcpmss_target_element = (
-    _kw("TCPMSS") + (pp.Regex(r"(?P<clamp>clamp to PMTU)(?!\S)") | _kw("set") + NUMBER("mss"))
-).set_name("TCPMSS options")
-
-nfqueue_element = (
-    _kw("NFQUEUE") + pp.ZeroOrMore(
-        pp.Group(pp.Regex(r"(?P<key>num|balance)(?!\S)") + WORD("val"))
-        | pp.Group(pp.Regex(r"(?P<flag>bypass|cpu-fanout)(?!\S)"))
-    )
-).set_name("NFQUEUE options")
-
-checksum_element = (_kw("CHECKSUM") + _kw("fill")).set_name("CHECKSUM options")
+reject_element = _element(r"reject-with\s+(?P<val>\S+)", "REJECT options")
+_LOG_FLAG_WORDS = r"tcp-sequence|tcp-options|ip-options|uid|macdecode|unknown-flags"
+log_element = _element(
+    r'LOG(?P<opts>(?:\s+flags\s+\d+|\s+level\s+\S+|\s+prefix\s+".*?"(?=\s|$)'
+    rf"|\s+(?:{_LOG_FLAG_WORDS})(?!\S))*)",
+    "LOG options")
+_LOG_OPTS = re.compile(
+    r'flags\s+(?P<flags>\d+)|level\s+(?P<level>\S+)|prefix\s+"(?P<prefix>.*?)"(?=\s|$)'
+    rf"|(?P<flag>{_LOG_FLAG_WORDS})(?!\S)")
+mark_target_element = _element(
+    r"MARK\s+(?P<op>set|xset|or|xor|and)\s+(?P<val>\S+)", "MARK options")
+connmark_target_element = _element(
+    r"CONNMARK\s+(?:(?P<op>set|xset|or|xor|and)\s+(?P<val>\S+)"
+    r"|(?P<mode>save|restore)(?!\S)(?P<opts>(?:\s+(?:mask|nfmask|ctmask)\s+\S+)*))",
+    "CONNMARK options")
+_CONNMARK_OPTS = re.compile(r"(?P<key>mask|nfmask|ctmask)\s+~?(?P<val>\S+)")
+_NAT_FLAGS = r"random-fully|random|persistent"
+nat_element = _element(
+    rf"(?P<opts>(?:to:\S+|(?:{_NAT_FLAGS})(?!\S))(?:\s+(?:to:\S+|(?:{_NAT_FLAGS})(?!\S)))*)",
+    "DNAT/SNAT options")
+masquerade_element = _element(
+    rf"(?P<opts>(?:masq ports:\s+\S+|(?:{_NAT_FLAGS})(?!\S))"
+    rf"(?:\s+(?:masq ports:\s+\S+|(?:{_NAT_FLAGS})(?!\S)))*)",
+    "MASQUERADE options")
+redirect_element = _element(
+    rf"(?P<opts>(?:redir ports\s+\S+|(?:{_NAT_FLAGS})(?!\S))"
+    rf"(?:\s+(?:redir ports\s+\S+|(?:{_NAT_FLAGS})(?!\S)))*)",
+    "REDIRECT options")
+_NAT_OPTS = re.compile(
+    rf"to:(?P<to>\S+)|(?:masq ports:|redir ports)\s+(?P<ports>\S+)|(?P<flag>{_NAT_FLAGS})(?!\S)")
+_CT_TARGET_KEYS = r"helper|timeout|ctevents|expevents|zone-orig|zone-reply|zone"
+ct_target_element = _element(
+    rf"CT(?P<opts>(?:\s+notrack(?!\S)|\s+(?:{_CT_TARGET_KEYS})\s+\S+)*)", "CT options")
+_CT_TARGET_OPTS = re.compile(
+    rf"(?P<flag>notrack)(?!\S)|(?P<key>{_CT_TARGET_KEYS})\s+(?P<val>\S+)")
+_NFLOG_ITEM = r'nflog-(?:prefix|group|range|size|threshold)\s+(?:"(?:[^"\\]|\\.)*"|\S+)'
+nflog_element = _element(rf"(?P<opts>{_NFLOG_ITEM}(?:\s+{_NFLOG_ITEM})*)", "NFLOG options")
+_NFLOG_OPTS = re.compile(
+    r'nflog-(?P<key>prefix|group|range|size|threshold)\s+(?:"(?P<quoted>(?:[^"\\]|\\.)*)"'
+    r"|(?P<val>\S+))")
+tcpmss_target_element = _element(
+    r"TCPMSS\s+(?:(?P<clamp>clamp to PMTU)|set\s+(?P<mss>\d+))", "TCPMSS options")
+nfqueue_element = _element(
+    r"NFQUEUE(?P<opts>(?:\s+(?:num|balance)\s+\S+|\s+(?:bypass|cpu-fanout)(?!\S))*)",
+    "NFQUEUE options")
+_NFQUEUE_OPTS = re.compile(r"(?P<key>num|balance)\s+(?P<val>\S+)|(?P<flag>bypass|cpu-fanout)")
+checksum_element = _element(r"CHECKSUM\s+fill", "CHECKSUM options")
 
 
 # --------------------------------------------------------------------------------------------
-# Builders: parse results -> model objects
+# Builders: parse results (the element's named groups) -> model objects
 # --------------------------------------------------------------------------------------------
 
-Item = tuple[str, object]  # ("match", Match) or ("target", tuple[Option, ...])
-Builder = Callable[[pp.ParseResults, bool, "_Ctx"], list[Match] | tuple[Option, ...]]
+Groups = dict[str, str | None]  # an element's named groups
+Builder = Callable[[Groups, bool, "_Ctx"], list[Match] | tuple[Option, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Ctx:
     target: str | None
     family: Family
-
-
-def _groups(res: pp.ParseResults) -> list[pp.ParseResults]:
-    """The grouped sub-results of an element (keywords and the end marker left out)."""
-    return [tok for tok in res if isinstance(tok, pp.ParseResults)]
 
 
 def _ports(value: str) -> str:
@@ -300,194 +240,177 @@ def _flag_value(text: str) -> str:
     return text
 
 
-def _build_tcp(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    options: list[Option] = []
-    for tok in res:
-        if not isinstance(tok, pp.ParseResults):
-            continue
-        if "dir" in tok:
-            name = "--sport" if tok["dir"] == "s" else "--dport"
-            options.append(Option(name, (_ports(tok["val"]),), bool(tok.get("neg"))))
-        elif "mask" in tok:
-            values = (_flag_value(tok["mask"]), _flag_value(tok["cmp"]))
-            options.append(Option("--tcp-flags", values, bool(tok.get("neg"))))
-        elif "val" in tok:
-            options.append(Option("--tcp-option", (tok["val"],), bool(tok.get("neg"))))
-    return [Match(res["module"], tuple(options))]
-
-
-def _strip_bang(value: str, neg: bool) -> tuple[str, bool]:
+def _value(res: Groups, name: str, neg: bool = False) -> tuple[str, bool]:
+    """A value group, with a `!` written before it (in its `neg` group or glued) folded in."""
+    value = str(res.get(name) or "")
+    negated = neg or bool(res.get("neg"))
     if value.startswith("!"):
         return value[1:], True
-    return value, neg
+    return value, negated
 
 
-def _build_multiport(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    ports, negated = _strip_bang(res["ports"], neg or "neg" in res)
+def _opts(res: Groups, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+    return list(pattern.finditer(str(res.get("opts") or "")))
+
+
+def _build_tcp(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options: list[Option] = []
+    for m in _opts(res, _TCP_OPTS):
+        if m.group("dir"):
+            name = "--sport" if m.group("dir") == "s" else "--dport"
+            options.append(Option(name, (_ports(m.group("val")),), bool(m.group("neg"))))
+        elif m.group("mask"):
+            values = (_flag_value(m.group("mask")), _flag_value(m.group("cmp")))
+            options.append(Option("--tcp-flags", values, bool(m.group("fneg"))))
+        else:
+            options.append(Option("--tcp-option", (m.group("oval"),), bool(m.group("oneg"))))
+    return [Match(str(res["module"]), tuple(options))]
+
+
+def _build_multiport(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    ports, negated = _value(res, "ports", neg)
     value = ",".join(_ports(p) for p in ports.split(","))
-    return [Match("multiport", (Option("--" + res["kind"], (value,), negated),))]
+    return [Match("multiport", (Option("--" + str(res["kind"]), (value,), negated),))]
 
 
-def _build_state(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    states, negated = _strip_bang(res["states"], neg or "neg" in res)
+def _build_state(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    states, negated = _value(res, "states", neg)
     return [Match("state", (Option("--state", (states,), negated),))]
 
 
-def _build_conntrack(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+def _build_conntrack(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     options: list[Option] = []
-    for i, tok in enumerate(_groups(res)):
-        negated = bool(tok.get("neg")) or (neg and i == 0)
-        name = tok["name"]
-        value = tok["val"]
+    for i, m in enumerate(_opts(res, _CT_OPTS)):
+        name, value = m.group("name"), m.group("val")
         if name.endswith("port"):
             value = _ports(value)
-        options.append(Option("--" + name, (value,), negated))
+        options.append(Option("--" + name, (value,), bool(m.group("neg")) or (neg and i == 0)))
     return [Match("conntrack", tuple(options))]
 
 
-def _build_mac(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    mac, negated = _strip_bang(res["mac"], neg or "neg" in res)
+def _build_mac(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    mac, negated = _value(res, "mac", neg)
     return [Match("mac", (Option("--mac-source", (mac,), negated),))]
 
 
-def _build_physdev(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+def _build_physdev(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     options: list[Option] = []
-    for tok in res:
-        if isinstance(tok, pp.ParseResults):
-            values = (tok["val"],) if "val" in tok else ()
-            options.append(Option(tok["name"], values, bool(tok.get("neg"))))
+    for m in _opts(res, _PHYSDEV_OPTS):
+        if m.group("flag"):
+            options.append(Option(m.group("flag"), (), bool(m.group("neg"))))
+        else:
+            options.append(Option(m.group("name"), (m.group("val"),), bool(m.group("neg"))))
     return [Match("physdev", tuple(options))]
 
 
-def _build_set(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    options = [Option("--match-set", (res["name"], res["dims"]), neg)]
-    for tok in res:
-        if isinstance(tok, pp.ParseResults):
-            values = (tok["val"],) if "val" in tok else ()
-            options.append(Option("--" + tok["flag"], values, bool(tok.get("neg"))))
+def _build_set(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options = [Option("--match-set", (str(res["name"]), str(res["dims"])), neg)]
+    for m in _opts(res, _SET_OPTS):
+        values = (m.group("val"),) if m.group("val") else ()
+        options.append(Option("--" + m.group("flag"), values, bool(m.group("neg"))))
     return [Match("set", tuple(options))]
 
 
-def _build_mark(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    value, negated = _strip_bang(res["val"], neg or "neg" in res)
-    return [Match(res["module"], (Option("--mark", (value,), negated),))]
+def _build_mark(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
+    return [Match(str(res["module"]), (Option("--mark", (value,), negated),))]
 
 
-def _build_addrtype(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+def _build_addrtype(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     options: list[Option] = []
-    for tok in res:
-        if not isinstance(tok, pp.ParseResults):
-            continue
-        name = tok["name"]
-        if name.startswith("limit-"):
-            options.append(Option("--limit-iface-" + name[len("limit-"):]))
+    for m in _opts(res, _ADDRTYPE_OPTS):
+        if m.group("limit"):
+            options.append(Option("--limit-iface-" + m.group("limit")[len("limit-"):]))
         else:
-            value, negated = _strip_bang(tok["val"], False)
-            options.append(Option("--" + name, (value,), negated))
+            options.append(Option("--" + m.group("name"), (m.group("val"),),
+                                  bool(m.group("neg"))))
     return [Match("addrtype", tuple(options))]
 
 
-def _build_iprange(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+def _build_iprange(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     options: list[Option] = []
-    for i, tok in enumerate(_groups(res)):
-        name = "--src-range" if tok["dir"] == "source" else "--dst-range"
-        value, negated = _strip_bang(tok["range"], "neg" in tok or (neg and i == 0))
-        options.append(Option(name, (value,), negated))
+    for i, m in enumerate(_opts(res, _IPRANGE_OPTS)):
+        name = "--src-range" if m.group("dir") == "source" else "--dst-range"
+        options.append(Option(name, (m.group("val"),), bool(m.group("neg")) or (neg and i == 0)))
     return [Match("iprange", tuple(options))]
 
 
-def _build_length(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    value, negated = _strip_bang(res["val"], neg or "neg" in res)
+def _build_length(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
     return [Match("length", (Option("--length", (value,), negated),))]
 
 
-def _build_limit(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    options = [Option("--limit", (res["rate"],))]
+def _build_limit(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options = [Option("--limit", (str(res["rate"]),))]
     if res["burst"] != "5":  # iptables-save omits the default burst
-        options.append(Option("--limit-burst", (res["burst"],)))
+        options.append(Option("--limit-burst", (str(res["burst"]),)))
     return [Match("limit", tuple(options))]
 
 
-def _build_recent(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+_RECENT_OPS = {"SET": "--set", "CHECK": "--rcheck", "UPDATE": "--update", "REMOVE": "--remove"}
+
+
+def _build_recent(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     ops: list[Option] = []
-    seconds: list[Option] = []
-    hitcount: list[Option] = []
-    flags: dict[str, Option] = {}
-    name = "DEFAULT"
-    mask: str | None = None
-    side = "source"
-    for tok in res:
-        if not isinstance(tok, pp.ParseResults):
-            continue
-        if "op" in tok:
-            op = {"SET": "--set", "CHECK": "--rcheck", "UPDATE": "--update",
-                  "REMOVE": "--remove"}[tok["op"]]
-            ops.append(Option(op, (), neg and not ops))
-        elif "flag" in tok:
-            flag = "--reap" if tok["flag"] == "reap" else "--rttl"
-            flags[flag] = Option(flag)
+    values: dict[str, str] = {}
+    flags: set[str] = set()
+    for m in _opts(res, _RECENT_OPTS):
+        if m.group("op"):
+            ops.append(Option(_RECENT_OPS[m.group("op")], (), neg and not ops))
+        elif m.group("flag"):
+            flags.add("--reap" if m.group("flag") == "reap" else "--rttl")
         else:
-            key, val = tok["key"], tok["val"]
-            if key == "seconds":
-                seconds.append(Option("--seconds", (val,)))
-            elif key == "hit_count":
-                hitcount.append(Option("--hitcount", (val,)))
-            elif key == "name":
-                name = val
-            elif key == "side":
-                side = val
-            elif key == "mask":
-                mask = val
+            values[m.group("key")] = m.group("val")
     # iptables-save order: op, --seconds, --reap, --hitcount, --rttl, --name, --mask, side
-    options = ops + seconds
+    options = list(ops)
+    if "seconds" in values:
+        options.append(Option("--seconds", (values["seconds"],)))
     if "--reap" in flags:
-        options.append(flags["--reap"])
-    options += hitcount
+        options.append(Option("--reap"))
+    if "hit_count" in values:
+        options.append(Option("--hitcount", (values["hit_count"],)))
     if "--rttl" in flags:
-        options.append(flags["--rttl"])
-    options.append(Option("--name", (name,)))
-    if mask is not None:
-        options.append(Option("--mask", (mask,)))
-    options.append(Option("--rdest" if side == "dest" else "--rsource"))
+        options.append(Option("--rttl"))
+    options.append(Option("--name", (values.get("name", "DEFAULT"),)))
+    if "mask" in values:
+        options.append(Option("--mask", (values["mask"],)))
+    options.append(Option("--rdest" if values.get("side") == "dest" else "--rsource"))
     return [Match("recent", tuple(options))]
 
 
-def _build_owner(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    what = res["what"]
-    if what == "socket":
+def _build_owner(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    if res.get("socket"):
         return [Match("owner", (Option("--socket-exists", (), neg),))]
-    value, negated = _strip_bang(res["val"], neg)
-    return [Match("owner", (Option(f"--{what.lower()}-owner", (value,), negated),))]
+    value, negated = _value(res, "val", neg)
+    return [Match("owner", (Option(f"--{str(res['what']).lower()}-owner", (value,), negated),))]
 
 
-def _build_statistic(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    negated = "neg" in res
-    if res["mode"] == "random":
+def _build_statistic(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    if res.get("random"):
         return [Match("statistic", (
             Option("--mode", ("random",)),
-            Option("--probability", (res["probability"],), negated),
+            Option("--probability", (str(res["prob"]),), bool(res.get("rneg"))),
         ))]
     return [Match("statistic", (
         Option("--mode", ("nth",)),
-        Option("--every", (res["every"],), negated),
-        Option("--packet", (res.get("packet", "0"),)),
+        Option("--every", (str(res["every"]),), bool(res.get("nneg"))),
+        Option("--packet", (str(res.get("packet") or "0"),)),
     ))]
 
 
-def _build_icmp(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+def _build_icmp(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     v6 = res["module"] == "ipv6-icmp"
     module, option = ("icmp6", "--icmpv6-type") if v6 else ("icmp", "--icmp-type")
-    negated = neg or bool(res.get("neg"))
-    if "type" in res:
-        value = res["type"]
-        if "code" in res:
-            value += "/" + res["code"]
-        elif "codes" in res:
-            value += "/" + res["codes"].split("-")[0]
+    negated = neg or bool(res.get("neg")) or bool(res.get("nneg"))
+    if res.get("type"):
+        value = str(res["type"])
+        if res.get("code"):
+            value += "/" + str(res["code"])
+        elif res.get("codes"):
+            value += "/" + str(res["codes"]).split("-")[0]
         return [Match(module, (Option(option, (value,), negated),))]
-    name = res["name"]
-    table = ICMP6_TYPES if v6 else ICMP_TYPES
-    known = table.get(name)
+    name = str(res["name"])
+    known = (ICMP6_TYPES if v6 else ICMP_TYPES).get(name)
     if known is None or name == "any":
         value = name
     else:
@@ -495,82 +418,85 @@ def _build_icmp(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
     return [Match(module, (Option(option, (value,), negated),))]
 
 
-def _build_tcpmss(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    value, negated = _strip_bang(res["val"], neg or "neg" in res)
+def _build_tcpmss(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
     return [Match("tcpmss", (Option("--mss", (value,), negated),))]
 
 
-def _build_pkttype(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+def _build_pkttype(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     negated = neg or res["op"] == "!="
-    return [Match("pkttype", (Option("--pkt-type", (res["val"],), negated),))]
+    return [Match("pkttype", (Option("--pkt-type", (str(res["val"]),), negated),))]
 
 
-def _build_dscp(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    value, negated = _strip_bang(res["val"], neg or "neg" in res)
+def _build_dscp(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
     return [Match("dscp", (Option("--dscp", (value,), negated),))]
 
 
-def _build_helper(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    return [Match("helper", (Option("--helper", (res["val"],), neg or "neg" in res),))]
+def _build_helper(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
+    return [Match("helper", (Option("--helper", (value,), negated),))]
 
 
-def _build_ttl(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    module = res["module"].lower()
-    op = res["op"]
+def _build_ttl(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    module = str(res["module"]).lower()
+    op = str(res["op"])
     suffix = {"==": "eq", "!=": "eq", "<": "lt", ">": "gt"}[op]
-    option = Option(f"--{module}-{suffix}", (res["val"],), neg or op == "!=")
+    option = Option(f"--{module}-{suffix}", (str(res["val"]),), neg or op == "!=")
     return [Match(module, (option,))]
 
 
-def _build_policy(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
+def _build_policy(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     options: list[Option] = []
-    for tok in res:
-        if not isinstance(tok, pp.ParseResults):
-            continue
-        if "key" in tok:
-            options.append(Option("--" + tok["key"], (tok["val"],)))
-        elif tok["flag"] == "strict":
+    for m in _opts(res, _POLICY_OPTS):
+        if m.group("key"):
+            options.append(Option("--" + m.group("key"), (m.group("val"),)))
+        elif m.group("flag") == "strict":
             options.append(Option("--strict"))
         else:
             options.append(Option("--next"))
     return [Match("policy", tuple(options))]
 
 
-def _build_rpfilter(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> list[Match]:
-    words = [w for w in res if isinstance(w, str) and w != "rpfilter"]
+def _build_rpfilter(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    words = str(res.get("opts") or "").split()
     return [Match("rpfilter", tuple(Option("--" + w) for w in words))]
+
+
+def _build_nfacct(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    return [Match("nfacct", (Option("--nfacct-name", (str(res["val"]),)),))]
 
 
 # Targets ---------------------------------------------------------------------------------
 
-def _build_reject(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
-    return (Option("--reject-with", (res["val"],)),)
+
+def _build_reject(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (Option("--reject-with", (str(res["val"]),)),)
 
 
-def _build_log(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+def _build_log(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
     prefix: str | None = None
     level = 4
     flags = 0
     flag_words: list[str] = []
-    for tok in res:
-        if not isinstance(tok, pp.ParseResults):
-            continue
-        if "flags" in tok:
-            flags = int(tok["flags"])
-        elif "level" in tok:
-            text = tok["level"]
+    for m in _opts(res, _LOG_OPTS):
+        if m.group("flags"):
+            flags = int(m.group("flags"))
+        elif m.group("level"):
+            text = m.group("level")
             level = int(text) if text.isdigit() else LOG_LEVELS.get(text, 4)
-        elif "prefix" in tok:
-            prefix = tok["prefix"]
-        elif "flag" in tok and tok["flag"] in LOG_FLAG_WORDS:
-            flag_words.append(LOG_FLAG_WORDS[tok["flag"]])
+        elif m.group("flag"):
+            if m.group("flag") in LOG_FLAG_WORDS:
+                flag_words.append(LOG_FLAG_WORDS[m.group("flag")])
+        else:
+            prefix = m.group("prefix")
     options: list[Option] = []
     if prefix:
         options.append(Option("--log-prefix", (prefix,)))
-    if level != 4:
+    if level != 4:  # iptables-save omits the default level (warning)
         options.append(Option("--log-level", (str(level),)))
-    options += [Option(name) for bit, name in LOG_FLAG_BITS if flags & bit]
-    options += [Option(name) for name in flag_words if Option(name) not in options]
+    names = [name for bit, name in LOG_FLAG_BITS if flags & bit or name in flag_words]
+    options += [Option(name) for name in names]
     return tuple(options)
 
 
@@ -591,79 +517,77 @@ def _xmark(op: str, value: str) -> str:
     return f"0x0/0x{(~number) & 0xFFFFFFFF:x}"  # and
 
 
-def _build_mark_target(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
-    return (Option("--set-xmark", (_xmark(res["op"], res["val"]),)),)
+def _build_mark_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (Option("--set-xmark", (_xmark(str(res["op"]), str(res["val"])),)),)
 
 
-def _build_connmark_target(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
-    op = res["op"]
-    if op not in ("save", "restore"):
-        return (Option("--set-xmark", (_xmark(op, res["val"]),)),)
+def _build_connmark_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    if res.get("op"):
+        return (Option("--set-xmark", (_xmark(str(res["op"]), str(res["val"])),)),)
     nfmask = ctmask = "0xffffffff"
-    for tok in res:
-        if isinstance(tok, pp.ParseResults):
-            value = tok["val"].lstrip("~")
-            if tok["key"] == "mask":
-                nfmask = ctmask = value
-            elif tok["key"] == "nfmask":
-                nfmask = value
-            else:
-                ctmask = value
+    for m in _opts(res, _CONNMARK_OPTS):
+        if m.group("key") == "mask":
+            nfmask = ctmask = m.group("val")
+        elif m.group("key") == "nfmask":
+            nfmask = m.group("val")
+        else:
+            ctmask = m.group("val")
     return (
-        Option(f"--{op}-mark"),
+        Option(f"--{res['mode']}-mark"),
         Option("--nfmask", (nfmask,)),
         Option("--ctmask", (ctmask,)),
     )
 
 
-def _build_nat(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+def _build_nat(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
     to_option = "--to-source" if ctx.target == "SNAT" else "--to-destination"
     options: list[Option] = []
-    for tok in _groups(res):
-        if "to" in tok:
-            options.append(Option(to_option, (tok["to"],)))
-        elif "ports" in tok:
-            options.append(Option("--to-ports", (tok["ports"],)))
+    for m in _opts(res, _NAT_OPTS):
+        if m.group("to"):
+            options.append(Option(to_option, (m.group("to"),)))
+        elif m.group("ports"):
+            options.append(Option("--to-ports", (m.group("ports"),)))
         else:
-            options.append(Option("--" + tok["flag"]))
+            options.append(Option("--" + m.group("flag")))
     return tuple(options)
 
 
-def _build_ct_target(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+def _build_ct_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
     options: list[Option] = []
-    for tok in res:
-        if not isinstance(tok, pp.ParseResults):
-            continue
-        if "flag" in tok:
+    for m in _opts(res, _CT_TARGET_OPTS):
+        if m.group("flag"):
             options.append(Option("--notrack"))
         else:
-            options.append(Option("--" + tok["key"], (tok["val"],)))
+            options.append(Option("--" + m.group("key"), (m.group("val"),)))
     return tuple(options)
 
 
-def _build_nflog(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
-    return tuple(Option("--nflog-" + tok["key"], (tok["val"],)) for tok in _groups(res))
-
-
-def _build_tcpmss_target(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
-    if "clamp" in res:
-        return (Option("--clamp-mss-to-pmtu"),)
-    return (Option("--set-mss", (res["mss"],)),)
-
-
-def _build_nfqueue(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+def _build_nflog(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
     options: list[Option] = []
-    for tok in res:
-        if not isinstance(tok, pp.ParseResults):
-            continue
-        if "key" in tok:
-            options.append(Option(f"--queue-{tok['key']}", (tok["val"],)))
-        else:
-            options.append(Option(f"--queue-{tok['flag']}"))
+    for m in _opts(res, _NFLOG_OPTS):
+        quoted = m.group("quoted")
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else m.group("val")
+        options.append(Option("--nflog-" + m.group("key"), (value,)))
     return tuple(options)
 
 
-def _build_checksum(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+def _build_tcpmss_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    if res.get("clamp"):
+        return (Option("--clamp-mss-to-pmtu"),)
+    return (Option("--set-mss", (str(res["mss"]),)),)
+
+
+def _build_nfqueue(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    options: list[Option] = []
+    for m in _opts(res, _NFQUEUE_OPTS):
+        if m.group("key"):
+            options.append(Option(f"--queue-{m.group('key')}", (m.group("val"),)))
+        else:
+            options.append(Option(f"--queue-{m.group('flag')}"))
+    return tuple(options)
+
+
+def _build_checksum(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
     return (Option("--checksum-fill"),)
 
 
@@ -671,77 +595,73 @@ def _build_checksum(res: pp.ParseResults, neg: bool, ctx: _Ctx) -> tuple[Option,
 # Dispatch tables: first word of an item -> (element, builder)
 # --------------------------------------------------------------------------------------------
 
-_END = pp.Empty().set_parse_action(lambda s, loc, toks: [loc])("__end")
+Entry = tuple[pp.ParserElement, Builder]
 
+_tcp: Entry = (tcp_element, _build_tcp)
+_ct: Entry = (conntrack_element, _build_conntrack)
+_mark: Entry = (mark_element, _build_mark)
+_iprange: Entry = (iprange_element, _build_iprange)
+_icmp: Entry = (icmp_element, _build_icmp)
+_ttl: Entry = (ttl_element, _build_ttl)
 
-def _entry(element: pp.ParserElement, builder: Builder) -> tuple[pp.ParserElement, Builder]:
-    return (element + _END, builder)
-
-
-_tcp = _entry(tcp_element, _build_tcp)
-_ct = _entry(conntrack_element, _build_conntrack)
-_mark = _entry(mark_element, _build_mark)
-_iprange = _entry(iprange_element, _build_iprange)
-_icmp = _entry(icmp_element, _build_icmp)
-_ttl = _entry(ttl_element, _build_ttl)
-
-MATCH_ELEMENTS: dict[str, tuple[pp.ParserElement, Builder]] = {
+MATCH_ELEMENTS: dict[str, Entry] = {
     "tcp": _tcp, "udp": _tcp, "sctp": _tcp, "dccp": _tcp, "udplite": _tcp,
-    "multiport": _entry(multiport_element, _build_multiport),
-    "state": _entry(state_element, _build_state),
+    "multiport": (multiport_element, _build_multiport),
+    "state": (state_element, _build_state),
     **{name: _ct for name in (
         "ctstate", "ctproto", "ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst",
         "ctorigsrcport", "ctorigdstport", "ctreplsrcport", "ctrepldstport", "ctstatus",
         "ctexpire", "ctdir")},
-    "MAC": _entry(mac_element, _build_mac),
-    "PHYSDEV": _entry(physdev_element, _build_physdev),
-    "match-set": _entry(set_element, _build_set),
+    "MAC": (mac_element, _build_mac),
+    "PHYSDEV": (physdev_element, _build_physdev),
+    "match-set": (set_element, _build_set),
     "mark": _mark, "connmark": _mark,
-    "ADDRTYPE": _entry(addrtype_element, _build_addrtype),
+    "ADDRTYPE": (addrtype_element, _build_addrtype),
     "source": _iprange, "destination": _iprange,
-    "length": _entry(length_element, _build_length),
-    "limit:": _entry(limit_element, _build_limit),
-    "recent:": _entry(recent_element, _build_recent),
-    "owner": _entry(owner_element, _build_owner),
-    "statistic": _entry(statistic_element, _build_statistic),
+    "length": (length_element, _build_length),
+    "limit:": (limit_element, _build_limit),
+    "recent:": (recent_element, _build_recent),
+    "owner": (owner_element, _build_owner),
+    "statistic": (statistic_element, _build_statistic),
     "icmp": _icmp, "icmptype": _icmp, "ipv6-icmp": _icmp, "ipv6-icmptype": _icmp,
-    "tcpmss": _entry(tcpmss_element, _build_tcpmss),
-    "PKTTYPE": _entry(pkttype_element, _build_pkttype),
-    "DSCP": _entry(dscp_element, _build_dscp),
-    "helper": _entry(helper_element, _build_helper),
+    "tcpmss": (tcpmss_element, _build_tcpmss),
+    "PKTTYPE": (pkttype_element, _build_pkttype),
+    "DSCP": (dscp_element, _build_dscp),
+    "helper": (helper_element, _build_helper),
     "TTL": _ttl, "HL": _ttl,
-    "policy": _entry(policy_element, _build_policy),
-    "rpfilter": _entry(rpfilter_element, _build_rpfilter),
+    "policy": (policy_element, _build_policy),
+    "rpfilter": (rpfilter_element, _build_rpfilter),
+    "nfacct-name": (nfacct_element, _build_nfacct),
 }
 
-_nat = _entry(nat_element, _build_nat)
-_nat_flags = {"random": _nat, "random-fully": _nat, "persistent": _nat}
-_masq = _entry(masquerade_element, _build_nat)
-_redir = _entry(redirect_element, _build_nat)
+_nat: Entry = (nat_element, _build_nat)
+_masq: Entry = (masquerade_element, _build_nat)
+_redir: Entry = (redirect_element, _build_nat)
+_NAT_FLAG_WORDS = ("random", "random-fully", "persistent")
 
 # Target name -> {first word -> (element, builder)}
-TARGET_ELEMENTS: dict[str, dict[str, tuple[pp.ParserElement, Builder]]] = {
-    "REJECT": {"reject-with": _entry(reject_element, _build_reject)},
-    "LOG": {"LOG": _entry(log_element, _build_log)},
-    "MARK": {"MARK": _entry(mark_target_element, _build_mark_target)},
-    "CONNMARK": {"CONNMARK": _entry(connmark_target_element, _build_connmark_target)},
-    "DNAT": {"to:": _nat, **_nat_flags},
-    "SNAT": {"to:": _nat, **_nat_flags},
-    "MASQUERADE": {"masq": _masq, **{k: _masq for k in _nat_flags}},
-    "REDIRECT": {"redir": _redir, **{k: _redir for k in _nat_flags}},
-    "CT": {"CT": _entry(ct_target_element, _build_ct_target)},
-    "NFLOG": {f"nflog-{k}": _entry(nflog_element, _build_nflog)
+TARGET_ELEMENTS: dict[str, dict[str, Entry]] = {
+    "REJECT": {"reject-with": (reject_element, _build_reject)},
+    "LOG": {"LOG": (log_element, _build_log)},
+    "MARK": {"MARK": (mark_target_element, _build_mark_target)},
+    "CONNMARK": {"CONNMARK": (connmark_target_element, _build_connmark_target)},
+    "DNAT": {"to:": _nat, **{k: _nat for k in _NAT_FLAG_WORDS}},
+    "SNAT": {"to:": _nat, **{k: _nat for k in _NAT_FLAG_WORDS}},
+    "MASQUERADE": {"masq": _masq, **{k: _masq for k in _NAT_FLAG_WORDS}},
+    "REDIRECT": {"redir": _redir, **{k: _redir for k in _NAT_FLAG_WORDS}},
+    "CT": {"CT": (ct_target_element, _build_ct_target)},
+    "NFLOG": {f"nflog-{k}": (nflog_element, _build_nflog)
               for k in ("prefix", "group", "range", "size", "threshold")},
-    "TCPMSS": {"TCPMSS": _entry(tcpmss_target_element, _build_tcpmss_target)},
-    "NFQUEUE": {"NFQUEUE": _entry(nfqueue_element, _build_nfqueue)},
-    "CHECKSUM": {"CHECKSUM": _entry(checksum_element, _build_checksum)},
+    "TCPMSS": {"TCPMSS": (tcpmss_target_element, _build_tcpmss_target)},
+    "NFQUEUE": {"NFQUEUE": (nfqueue_element, _build_nfqueue)},
+    "CHECKSUM": {"CHECKSUM": (checksum_element, _build_checksum)},
 }
 
 KNOWN_MATCH_MODULES = frozenset({
     "tcp", "udp", "sctp", "dccp", "udplite", "multiport", "state", "conntrack", "mac",
     "physdev", "set", "comment", "mark", "connmark", "addrtype", "iprange", "length", "limit",
     "recent", "owner", "statistic", "icmp", "icmp6", "tcpmss", "pkttype", "dscp", "helper",
-    "ttl", "hl", "policy", "rpfilter",
+    "ttl", "hl", "policy", "rpfilter", "nfacct",
 })
 
 
@@ -753,9 +673,7 @@ _WORD_AT = re.compile(r"\s*(\S+)")
 _GLUED_FLAGS = re.compile(r"(?<=[^\s/])(?=flags:)")
 
 
-def _lookup(word: str, table: dict[str, tuple[pp.ParserElement, Builder]]) -> (
-    tuple[pp.ParserElement, Builder] | None
-):
+def _lookup(word: str, table: dict[str, Entry]) -> Entry | None:
     found = table.get(word)
     if found is None and word.startswith("to:"):
         found = table.get("to:")
@@ -808,12 +726,15 @@ def _parse_items(text: str, pos: int, ctx: _Ctx) -> _Result:
                 res = None
             if res is not None:
                 flush()
-                built = builder(res, neg, ctx)
+                groups: Groups = {
+                    k: (None if v is None else str(v)) for k, v in res.as_dict().items()
+                }
+                built = builder(groups, neg, ctx)
                 if kind == "match":
                     out.matches.extend(built)  # type: ignore[arg-type]
                 else:
                     out.target_options.extend(built)  # type: ignore[arg-type]
-                pos = key_start + int(res["__end"])
+                pos = key_start + len(res[0])
                 continue
         unknown.append(word)
         pos = after

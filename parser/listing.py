@@ -39,8 +39,8 @@ from ruleset.model import (
     Family,
     Option,
     Rule,
-    RuleSpec,
     Ruleset,
+    RuleSpec,
     Table,
     Target,
 )
@@ -423,7 +423,11 @@ class _Resolver:
     def __call__(self, rule: Rule) -> RuleSpec:
         raw = rule.raw
         assert isinstance(raw, tuple)
-        return resolve_row(raw, rule.target_name, self.context.family)
+        family = self.context.family
+        table = rule.chain.table if rule.chain is not None else None
+        if table is not None and table.ruleset is not None:
+            family = table.ruleset.family  # the loader may have set it after parse_listing
+        return resolve_row(raw, rule.target_name, family)
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,6 +449,10 @@ class _Loader:
     exact: bool = False
     names: bool = False
     ipv6: bool = False
+    resolver: _Resolver = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.resolver = _Resolver(self.context)
 
     def report(self, diagnostic: Diagnostic) -> None:
         if self.strict and diagnostic.severity.value == "error":
@@ -537,7 +545,7 @@ class _Loader:
             return
         if row.missing_opt:
             self.ipv6 = True
-        prot, _opt, iface_in, iface_out, source, destination, _extra = row.raw
+        _prot, _opt, iface_in, iface_out, source, destination, _extra = row.raw
         if not self.ipv6 and (":" in source or ":" in destination):
             self.ipv6 = True
         if not self.names and (
@@ -555,7 +563,7 @@ class _Loader:
             text=line,
             line=lineno,
             raw=row.raw,
-            resolver=_Resolver(self.context),
+            resolver=self.resolver,
         )
         self.chain.append(rule)
 
