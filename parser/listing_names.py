@@ -104,6 +104,7 @@ ICMP6_TYPES: dict[str, tuple[int, int | None]] = {
 
 # Reverse-DNS names a host commonly prints for well-known addresses (without -n).
 HOSTS_V4: dict[str, str] = {
+    "default": "0.0.0.0",  # /etc/networks name of 0.0.0.0
     "localhost": "127.0.0.1",
     "localhost.localdomain": "127.0.0.1",
     "loopback": "127.0.0.0",
