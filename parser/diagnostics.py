@@ -1,4 +1,5 @@
-"""Collecting diagnostics while loading: lenient (keep going) or strict (raise at the first error)."""
+"""Collecting diagnostics while loading: lenient (keep going) or strict (raise at the first
+error)."""
 
 from __future__ import annotations
 

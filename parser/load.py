@@ -36,14 +36,18 @@ from ruleset.model import Diagnostic, Family, Ruleset, Severity
 KIND_NAMES = {SAVE: "iptables-save", SPEC: "iptables -S", LISTING: "iptables -L"}
 
 _V6_ADDRESS = re.compile(r"(?<![\w:])[0-9a-fA-F]{0,4}::?[0-9a-fA-F:]*(?:/\d{1,3})?(?![\w:])")
-_V6_WORDS = ("ip6tables", "icmp6", "ipv6-icmp", "icmpv6", "--icmpv6-type")
+_V6_WORDS = ("ip6tables", "icmp6", "ipv6-icmp", "icmpv6")
+_V6_CONTEXT = re.compile(
+    r"ip6tables|-p\s+(?:ipv6-icmp|icmpv6)\b|-m\s+icmp6\b|--icmpv6-type|--reject-with\s+icmp6"
+    r"|^\S*\s+\S+\s+(?:ipv6-icmp|icmpv6)\s|(?:ipv6-icmp|icmpv6)\s+(?:--\s+)?\S+\s+\S+\s+(?:::|[0-9a-f]+:)",
+    re.MULTILINE,
+)
 
 
 def detect_family(text: str) -> Family:
-    """IPv6 when the text names ip6tables or icmp6, or holds IPv6 addresses."""
-    for word in _V6_WORDS:
-        if word in text:
-            return Family.IPV6
+    """IPv6 when the text names ip6tables or icmp6 in a rule, or holds IPv6 addresses."""
+    if any(word in text for word in _V6_WORDS) and _V6_CONTEXT.search(text):
+        return Family.IPV6
     if "::" in text:
         for m in re.finditer(r"[0-9a-fA-F:]*::[0-9a-fA-F:]*(?:/\d{1,3})?", text):
             token = m.group(0)
@@ -80,7 +84,11 @@ def _decode(data: bytes, path: str) -> tuple[str, Diagnostic | None]:
 
 
 def load_path(
-    path: str, *, strict: bool = False, format: str | None = None, resolve: bool = False
+    path: str,
+    *,
+    strict: bool = False,
+    format: str | None = None,  # noqa: A002 - the public keyword
+    resolve: bool = False,
 ) -> Ruleset:
     """Load the dump at `path` (`-` reads standard input)."""
     try:
@@ -106,7 +114,7 @@ def load_text(
     path: str = "-",
     *,
     strict: bool = False,
-    format: str | None = None,
+    format: str | None = None,  # noqa: A002 - the public keyword
     resolve: bool = False,
 ) -> Ruleset:
     """Load a dump given as text (`path` is only used in diagnostics)."""
@@ -132,7 +140,7 @@ def _load(
     path: str,
     *,
     strict: bool,
-    format: str | None,
+    format: str | None,  # noqa: A002
     resolve: bool,
     pre: Diagnostic | None,
 ) -> Ruleset:
@@ -213,9 +221,11 @@ def _parse_listing(
                 break
     view = [""] * start + lines[start:end]
     for j in range(start, end):
-        if prompt_args(lines[j].strip()) is not None:
-            report.info(j + 1, 1, "skipped a shell command line", lines[j].rstrip())
-            view[j] = ""
+        line = lines[j]
+        if "@" in line and "tables" in line:  # `root@host:~# iptables -t nat -L`: as a hint
+            prompt = prompt_args(line.strip())
+            if prompt is not None and prompt[0]:
+                view[j] = f"# {prompt[0]} {prompt[1]}".rstrip()
     try:
         from parser.listing import parse_listing
     except ImportError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from parser.errors import ParseError
 from parser.tokens import TokenError, split_quoted
-from ruleset.model import Diagnostic, Rule, RuleSpec, Ruleset, Severity, SpecResolver, Target
+from ruleset.model import Diagnostic, Rule, Ruleset, RuleSpec, Severity, SpecResolver, Target
 
 
 def target_of_words(args: str) -> tuple[str | None, bool]:

@@ -14,8 +14,9 @@ after an option and before its value is the old 1.3/1.4 spelling (`-d ! x`, `--d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import pyparsing as pp
@@ -68,36 +69,89 @@ def _is_option_word(word: str) -> bool:
     return len(word) > 1 and word[0] == "-" and (word[1] == "-" or word[1].isalpha())
 
 
+# What the word after an option word is: 1 a module name (kept in the shape), 2 a value.
+_PENDING: dict[str, int] = {"-m": 1, "--match": 1, **{o: 2 for o in FREE_VALUE_OPTIONS}}
+
+
+def _shape_bare(words: list[str], key: list[str], vals: list[str], pending: int) -> int:
+    """Add bare (unquoted) words to a shape; returns the pending state for the next word."""
+    for w in words:
+        if pending:
+            if pending == 1:
+                key.append(w)
+            elif w == "!":
+                key.append(w)
+                continue
+            else:
+                key.append(SLOT)
+                vals.append(w)
+            pending = 0
+        elif w[0] == "-" and len(w) > 1 and (w[1] == "-" or w[1].isalpha()):
+            key.append(w)
+            pending = _PENDING.get(w, 0)
+        elif w == "!":
+            key.append(w)
+        else:
+            key.append(SLOT)
+            vals.append(w)
+    return pending
+
+
 def shape_of(words: Sequence[str], quoted: set[int] | None) -> tuple[tuple[str, ...], list[str]]:
     """The shape key of a rule's words and its value words in order."""
     key: list[str] = []
     vals: list[str] = []
-    force_value = False
-    after_m = False
+    if quoted is None:
+        _shape_bare(list(words), key, vals, 0)
+        return tuple(key), vals
+    pending = 0
     for i, w in enumerate(words):
-        if after_m:
-            key.append(w)
-            after_m = False
-            continue
-        bare = quoted is None or i not in quoted
-        if bare and w == "!":
-            key.append("!")
-            continue
-        if force_value:
-            key.append(SLOT)
-            vals.append(w)
-            force_value = False
-            continue
-        if bare and len(w) > 1 and w[0] == "-" and (w[1] == "-" or w[1].isalpha()):
-            key.append(w)
-            if w == "-m" or w == "--match":
-                after_m = True
-            elif w in FREE_VALUE_OPTIONS:
-                force_value = True
+        if i in quoted:
+            if pending == 1:
+                key.append(w)
+            else:
+                key.append(SLOT)
+                vals.append(w)
+            pending = 0
         else:
-            key.append(SLOT)
-            vals.append(w)
+            pending = _shape_bare([w], key, vals, pending)
     return tuple(key), vals
+
+
+def shape_text(text: str) -> tuple[tuple[str, ...], list[str]]:
+    """Tokenise (iptables-save quoting) and shape in one pass; raises TokenError."""
+    key: list[str] = []
+    vals: list[str] = []
+    if '"' not in text:
+        _shape_bare(text.split(), key, vals, 0)
+        return tuple(key), vals
+    if "\\" not in text:
+        parts = text.split('"')
+        n = len(parts)
+        if n % 2 == 1:
+            pending = 0
+            last = n - 1
+            i = 0
+            while i <= last:
+                out = parts[i]
+                if out:
+                    if (i > 0 and not out[0].isspace()) or (i < last and not out[-1].isspace()):
+                        break  # a quote glued to bare characters: slow path
+                elif 0 < i < last:
+                    break
+                pending = _shape_bare(out.split(), key, vals, pending)
+                if i < last:
+                    if pending == 1:
+                        key.append(parts[i + 1])
+                    else:
+                        key.append(SLOT)
+                        vals.append(parts[i + 1])
+                    pending = 0
+                i += 2
+            else:
+                return tuple(key), vals
+    words, quoted = split_quoted(text)
+    return shape_of(words, quoted)
 
 
 # --- the grammar (of shapes) ----------------------------------------------------------------
@@ -168,14 +222,24 @@ rule_shape = (pp.ZeroOrMore(rule_item) + pp.StringEnd()).set_name("rule")
 # --- plans: a parsed shape compiled for filling -----------------------------------------------
 
 _OptPlan = tuple[str, bool, int, int]  # name, negated, first slot, end slot
+_Getter = Callable[[list[str]], Any]
+
+
+def _getter(slots: list[int]) -> _Getter | None:
+    """A fast key maker for the values in `slots` (None when there are none)."""
+    return itemgetter(*slots) if slots else None
+
+
+def _slots(options: Sequence[_OptPlan]) -> list[int]:
+    return [i for _, _, s, e in options for i in range(s, e)]
 
 
 @dataclass(slots=True)
 class _MatchPlan:
     module: str | None  # None: the implicit module of the -p protocol
     options: tuple[_OptPlan, ...]
-    cache: dict[tuple[str, ...], Match]
-    contiguous: bool = True
+    cache: dict[Any, Match]
+    getter: _Getter | None = None
 
 
 @dataclass(slots=True)
@@ -188,8 +252,10 @@ class _Plan:
     counters: tuple[int, int] | None
     proto_slot: int | None
     nslots: int
-    generic_cache: dict[tuple[str, ...], tuple[Option, ...]]
-    target_cache: dict[tuple[str, ...], Target]
+    generic_cache: dict[Any, tuple[Option, ...]]
+    target_cache: dict[Any, Target]
+    generic_getter: _Getter | None = None
+    target_getter: _Getter | None = None
 
 
 _CACHE_LIMIT = 4096
@@ -270,13 +336,16 @@ def _compile(key: tuple[str, ...]) -> _Plan:
             -(at + 1),
         )
     for index, opts_list in options_of.items():
-        matches[index].options = tuple(opts_list)
-        matches[index].contiguous = all(
-            a[3] == b[2] for a, b in zip(opts_list, opts_list[1:], strict=False)
-        )
+        mp = matches[index]
+        mp.options = tuple(opts_list)
+        slots = _slots(opts_list)
+        if mp.module is None and proto_slot is not None:
+            slots = [proto_slot, *slots]
+        mp.getter = _getter(slots)
     return _Plan(
         tuple(generic), tuple(matches), target_slot, goto, tuple(target_options), counters,
-        proto_slot, slot, {}, {},
+        proto_slot, slot, {}, {}, _getter(_slots(generic)),
+        None if target_slot is None else _getter([target_slot, *_slots(target_options)]),
     )
 
 
@@ -340,51 +409,47 @@ def _implicit_module(proto: str, family: Family) -> str:
     return module
 
 
+def _options(opts: tuple[_OptPlan, ...], vals: list[str]) -> tuple[Option, ...]:
+    return tuple(Option(n, tuple(vals[s:e]), neg) for n, neg, s, e in opts)
+
+
 def _fill(plan: _Plan, vals: list[str], family: Family) -> RuleSpec:
     if len(vals) != plan.nslots:  # pragma: no cover - shapes guarantee this
         raise RuleSyntaxError("internal: slot count mismatch", 0)
-    generic: tuple[Option, ...] = ()
-    if plan.generic:
-        gkey = tuple(vals[s] for _, _, s, e in plan.generic if e > s)
-        cached = plan.generic_cache.get(gkey)
-        if cached is None:
-            cached = tuple(Option(n, tuple(vals[s:e]), neg) for n, neg, s, e in plan.generic)
-            if len(plan.generic_cache) < _CACHE_LIMIT:
-                plan.generic_cache[gkey] = cached
-        generic = cached
+    getter = plan.generic_getter
+    key: Any = getter(vals) if getter is not None else None
+    generic = plan.generic_cache.get(key)
+    if generic is None:
+        generic = _options(plan.generic, vals)
+        if len(plan.generic_cache) < _CACHE_LIMIT:
+            plan.generic_cache[key] = generic
     matches: list[Match] = []
     for mp in plan.matches:
-        opts = mp.options
-        if not opts:
-            mkey: tuple[str, ...] = ()
-        elif mp.contiguous:
-            mkey = tuple(vals[opts[0][2]:opts[-1][3]])
-        else:
-            mkey = tuple(v for _, _, s, e in opts for v in vals[s:e])
-        module = mp.module
-        if module is None:
-            assert plan.proto_slot is not None
-            module = _implicit_module(vals[plan.proto_slot], family)
-            mkey = (module, *mkey)
-        match = mp.cache.get(mkey)
+        getter = mp.getter
+        key = getter(vals) if getter is not None else None
+        if mp.module is None:
+            key = (family, key)
+        match = mp.cache.get(key)
         if match is None:
-            match = Match(module, tuple(Option(n, tuple(vals[s:e]), neg) for n, neg, s, e in opts))
+            module = mp.module
+            if module is None:
+                assert plan.proto_slot is not None
+                module = _implicit_module(vals[plan.proto_slot], family)
+            match = Match(module, _options(mp.options, vals))
             if len(mp.cache) < _CACHE_LIMIT:
-                mp.cache[mkey] = match
+                mp.cache[key] = match
         matches.append(match)
     target: Target | None = None
-    if plan.target_slot is not None:
-        topts = plan.target_options
-        tkey = (vals[plan.target_slot], *(v for _, _, s, e in topts for v in vals[s:e]))
-        target = plan.target_cache.get(tkey)
+    getter = plan.target_getter
+    if getter is not None:
+        key = getter(vals)
+        target = plan.target_cache.get(key)
         if target is None:
-            target = Target(
-                vals[plan.target_slot],
-                tuple(Option(n, tuple(vals[s:e]), neg) for n, neg, s, e in topts),
-                plan.goto,
-            )
+            assert plan.target_slot is not None
+            target = Target(vals[plan.target_slot], _options(plan.target_options, vals),
+                            plan.goto)
             if len(plan.target_cache) < _CACHE_LIMIT:
-                plan.target_cache[tkey] = target
+                plan.target_cache[key] = target
     return RuleSpec(generic, tuple(matches), target)
 
 
@@ -419,23 +484,31 @@ def spec_from_text(text: str, start: int = 0, family: Family = Family.IPV4) -> R
     """
     body = text[start:] if start else text
     try:
-        words, quoted = split_quoted(body)
-        return spec_from_words(words, quoted, family)
+        key, vals = shape_text(body)
+        plan = _PLANS.get(key)
+        if plan is None or isinstance(plan, RuleSyntaxError):
+            plan = _plan_for(key)
+        return _fill(plan, vals, family)
     except TokenError as exc:
         raise RuleSyntaxError(exc.message, start + exc.col) from None
     except RuleSyntaxError as exc:
-        raise RuleSyntaxError(exc.message, _column(body, exc.col) + start) from None
+        col, message = _locate(body, exc)
+        raise RuleSyntaxError(message, col + start) from None
 
 
-def _column(body: str, marker: int) -> int:
-    """Map a word marker (-(index+1)) to a 1-based column in `body`."""
-    if marker >= 0:
-        return marker or 1
+def _locate(body: str, exc: RuleSyntaxError) -> tuple[int, str]:
+    """The 1-based column in `body` of a word marker (-(index+1)), and the message naming the
+    word when it is a value."""
+    if exc.col >= 0:
+        return exc.col or 1, exc.message
     located = split_words_at(body)
-    index = -marker - 1
+    index = -exc.col - 1
     if index < len(located.starts):
-        return located.starts[index] + 1
-    return len(body.rstrip()) + 1
+        message = exc.message
+        if message.startswith("unexpected value"):
+            message = f"unexpected value {located.words[index]!r}" + message[16:]
+        return located.starts[index] + 1, message
+    return len(body.rstrip()) + 1, exc.message
 
 
 def _diag_error(exc: RuleSyntaxError, text: str, path: str) -> ParseError:
@@ -469,11 +542,13 @@ def parse_rule_args(
     try:
         return spec_from_words(words, quoted, family)
     except RuleSyntaxError as exc:
-        col = exc.col
+        col, message = exc.col, exc.message
         if col < 0:
             index = -col - 1
             col = starts[index] + 1 if index < len(starts) else len(text) + 1
-        raise _diag_error(RuleSyntaxError(exc.message, col), text, "<rule>") from None
+            if index < len(words) and message.startswith("unexpected value"):
+                message = f"unexpected value {words[index]!r}" + message[16:]
+        raise _diag_error(RuleSyntaxError(message, col), text, "<rule>") from None
 
 
 # --- whole commands ----------------------------------------------------------------------------
@@ -601,9 +676,14 @@ def parse_command(
         try:
             spec = spec_from_words(sub, subq, family)
         except RuleSyntaxError as exc:
-            idx = spec_words[-exc.col - 1] if exc.col < 0 and -exc.col - 1 < len(spec_words) \
-                else len(words)
-            raise fail(exc.message, idx) from None
+            message = exc.message
+            if exc.col < 0 and -exc.col - 1 < len(spec_words):
+                idx = spec_words[-exc.col - 1]
+                if message.startswith("unexpected value"):
+                    message = f"unexpected value {words[idx]!r}" + message[16:]
+            else:
+                idx = len(words)
+            raise fail(message, idx) from None
     elif spec_words:
         raise fail(f"unexpected {words[spec_words[0]]!r} after {op}", spec_words[0])
     return Command(op=op, table=table, chain=chain, position=position, spec=spec,

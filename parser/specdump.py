@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from parser.detect import TABLE_HINT, line_kind, prompt_args
+from parser.detect import LISTING, SAVE, TABLE_HINT, line_kind, prompt_args, prompt_kind
 from parser.diagnostics import Reporter
 from parser.resolve import make_resolver, target_of_words
 from parser.save import KNOWN_TABLES, VALID_POLICIES
@@ -186,6 +186,10 @@ def parse_spec(
             blocks[-1].hint, blocks[-1].hint_line = hint.group("table"), lineno
             continue
         prompt = prompt_args(stripped)
+        if prompt is not None and prompt_kind(*prompt) in (LISTING, SAVE):
+            consumed = index
+            lineno -= 1
+            break
         if prompt is not None:
             words = prompt[1].split()
             table = "filter"
