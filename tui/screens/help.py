@@ -12,12 +12,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
-def bindings_table(screen: Screen[object]) -> Table:
-    table = Table(title="Keys", expand=True, show_edge=False)
-    table.add_column("key", style="bold cyan", no_wrap=True)
-    table.add_column("does")
-    table.add_column("where", style="dim")
+def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
+    """(key, what it does, where it is bound) for every binding active on the screen."""
     app = screen.app
+    rows: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
     for active in screen.active_bindings.values():
         binding = active.binding
@@ -27,7 +25,17 @@ def bindings_table(screen: Screen[object]) -> Table:
         seen.add((key, binding.action))
         node = active.node
         where = "app" if node is app else type(node).__name__
-        table.add_row(key, binding.description or binding.action, where)
+        rows.append((key, binding.description or binding.action, where))
+    return rows
+
+
+def bindings_table(rows: list[tuple[str, str, str]]) -> Table:
+    table = Table(title="Keys", expand=True, show_edge=False)
+    table.add_column("key", style="bold cyan", no_wrap=True)
+    table.add_column("does")
+    table.add_column("where", style="dim")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
@@ -43,10 +51,11 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()
         self.under = under
+        self.rows = binding_rows(under)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(bindings_table(self.under), id="help-table")
+            yield Static(bindings_table(self.rows), id="help-table")
             yield Static(
                 "Mouse: click a chain or rule; double-click a jump to follow it; wheel scrolls.\n"
                 "ctrl+p: go to any chain by name (fuzzy).", id="help-mouse")

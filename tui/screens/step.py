@@ -15,13 +15,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
 from ruleset.model import Rule, Ruleset
-from ruleset.stepper import NeedChoice, Step, Stepper, StepKind, Trace, explore
+from ruleset.stepper import NeedChoice, Step, StepKind, Stepper, Trace, explore
 from tui.explorer import Explorer
 from tui.session import PacketRequest, Session, save_session
 from tui.widgets.rule_view import RowMark, RuleView
@@ -446,11 +446,12 @@ class StepScreen(Screen[None]):
             symbol, style = " ", ""
             if step is not None:
                 symbol, style = _result_mark(step)
-            if rule.edited:
-                symbol, style = ("✎" if symbol == " " else symbol), style or "bold magenta"
+            first = "●" if bp else "✎" if rule.edited else " "
             if bp or step is not None or rule.edited:
-                marks[id(rule)] = RowMark(("●" if bp else " ") + symbol,
-                                          ("bold red " if bp else "") + style)
+                marks[id(rule)] = RowMark(
+                    first + symbol, ("bold red " if bp else "bold magenta " if rule.edited
+                                     else "") + style,
+                    row_style="italic" if rule.edited else "")
         highlighted = id(current.rule) if current is not None and current.rule is not None else (
             None)
         view.set_marks(marks, highlighted)
@@ -470,7 +471,8 @@ class StepScreen(Screen[None]):
         self.refresh_bindings()
 
     def _first_chain(self) -> tuple[str, str]:
-        from ruleset.paths import HOOK_TABLES, HOOKS, Path as WalkPath
+        from ruleset.paths import HOOK_TABLES, HOOKS
+        from ruleset.paths import Path as WalkPath
 
         hooks = HOOKS[WalkPath(self.request.path)]
         for hook in hooks:

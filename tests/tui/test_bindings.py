@@ -1,0 +1,370 @@
+"""Pilot tests driving every binding of the app, asserting on what it shows and holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.command import CommandPalette
+from textual.widgets import Input, OptionList, Static
+
+from tests.tui.rulesets import NEUTRON_LISTING, ROOT, load, neutron
+from tui.app import IptscopeApp, make_explorer
+from tui.explorer import Explorer
+from tui.screens.diagnostics import DiagnosticsDialog
+from tui.screens.help import HelpScreen
+from tui.screens.hottest import HottestDialog
+from tui.screens.main import MainScreen
+from tui.screens.references import ReferencesDialog
+from tui.screens.step import StepScreen
+from tui.session import PacketRequest, load_session
+from tui.widgets.chain_tree import ChainTree
+from tui.widgets.rule_detail import RuleDetail
+from tui.widgets.rule_view import RuleView
+
+LAB = ROOT / "samples" / "neutron" / "lab"
+LOADED = LAB / "lab-nft-loaded.save-c.txt"
+DROPPED = LAB / "lab-nft-dropped.save-c.txt"
+SEED_PACKET = PacketRequest(path="forward", proto="udp", src="14.52.45.2", sport="40000",
+                            dst="14.52.45.10", dport="50000", physdev_out="tap6746373c-01",
+                            bridged=True, state="NEW")
+
+
+def main_of(app: IptscopeApp) -> MainScreen:
+    for screen in app.screen_stack:
+        if isinstance(screen, MainScreen):
+            return screen
+    raise AssertionError("no main screen")
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+async def test_tree_lists_builtins_first_with_counts_and_marks() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)):
+        tree = app.screen.query_one(ChainTree)
+        filter_node = tree.root.children[0]
+        labels = [str(c.label) for c in filter_node.children]
+        assert labels[0].startswith("INPUT") and "ACCEPT" in labels[0]
+        assert labels[1].startswith("FORWARD") and labels[2].startswith("OUTPUT")
+        sg = next(lbl for lbl in labels if lbl.startswith("neutron-openvswi-sg-fallback"))
+        assert "1" in sg and "←4" in sg
+
+
+async def test_tree_select_shows_chain_and_detail_explains() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        tree = main.query_one(ChainTree)
+        tree.focus()
+        node = tree._node_index[("filter", "neutron-openvswi-i6746373c-0", None)]
+        tree.move_cursor(node)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert main.location is not None and main.location.chain == "neutron-openvswi-i6746373c-0"
+        view = main.query_one(RuleView)
+        assert view.has_focus
+        await pilot.press("down")
+        await pilot.pause()
+        detail = main.query_one(RuleDetail).plain
+        assert "source address is 14.52.45.2" in detail
+        assert "UDP destination port 68" in detail
+        assert "iptables -D neutron-openvswi-i6746373c-0 2" in detail
+        assert "iptables -I neutron-openvswi-i6746373c-0 2 -s 14.52.45.2" in detail
+
+
+async def test_mouse_click_selects_and_double_click_follows() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        main.navigate("filter", "FORWARD")
+        await pilot.pause()
+        view = main.query_one(RuleView)
+        await pilot.click(RuleView, offset=(20, 2))  # header is row 0, rule 2 is row 2
+        await pilot.pause()
+        assert view.cursor == 1
+        await pilot.click(RuleView, offset=(20, 2), times=2)
+        await pilot.pause()
+        assert main.location is not None and main.location.chain == "neutron-openvswi-FORWARD"
+
+
+async def test_references_key_lists_referrers_and_jumps() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        main.navigate("filter", "neutron-openvswi-sg-fallback")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ReferencesDialog)
+        assert [f"{r.chain_name}:{r.position}" for r in dialog.rules] == [
+            "neutron-openvswi-i2c6951d5-e:5", "neutron-openvswi-i6746373c-0:5",
+            "neutron-openvswi-o2c6951d5-e:8", "neutron-openvswi-o6746373c-0:8"]
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.screen is main
+        assert main.location is not None
+        assert main.location.chain == "neutron-openvswi-i6746373c-0"
+        assert main.query_one(RuleView).current_rule.position == 5  # type: ignore[union-attr]
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert main.location.chain == "neutron-openvswi-sg-fallback"
+
+
+async def test_palette_goes_to_chain_by_fuzzy_name() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert CommandPalette.is_open(app)
+        await pilot.press(*"sgfallb")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert main.location is not None
+        assert main.location.chain == "neutron-openvswi-sg-fallback"
+
+
+async def test_search_by_address_port_text_and_filter() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        await pilot.press("slash")
+        box = main.query_one("#search", Input)
+        assert box.has_focus
+        await pilot.press(*"14.52.45.2", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        hits = {(r.chain_name, r.position) for r in main.hits}
+        assert hits == {("neutron-openvswi-i2c6951d5-e", 2), ("neutron-openvswi-i6746373c-0", 2)}
+        assert main.location is not None
+        assert main.location.chain == "neutron-openvswi-i2c6951d5-e"  # jumped to the first hit
+        await pilot.press("n")
+        await pilot.pause()
+        assert main.location.chain == "neutron-openvswi-i6746373c-0"
+        await pilot.press("f")
+        await pilot.pause()
+        view = main.query_one(RuleView)
+        assert [r.position for r in view.rules] == [2]
+        assert "filtered" in text_of(main.query_one("#status", Static))
+        await pilot.press("f")
+        await pilot.pause()
+        assert len(view.rules) == 5
+        # a port
+        await pilot.press("slash", *"67", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert main.search_query is not None and main.search_query.kind == "port"
+        assert len(main.hits) == 8
+        # a chain name
+        await pilot.press("slash", *"neutron-openvswi-sg-chain", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert main.search_query is not None and main.search_query.kind == "chain"
+        assert len(main.hits) == 9  # 5 rules in it, 4 jumping to it
+        # text
+        await pilot.press("slash", *"DHCP Spoofing", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(main.hits) == 2
+        await pilot.press("escape")
+        await pilot.pause()
+        assert main.search_query is None and not main.hits
+
+
+async def test_delta_view_heat_hide_unchanged_and_hottest() -> None:
+    app = IptscopeApp(make_explorer([load(LOADED), load(DROPPED)],
+                                    [str(LOADED), str(DROPPED)], []))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        assert "7 rules grew" in text_of(main.query_one("#status", Static))
+        view = main.query_one(RuleView)
+        assert view.heat is not None
+        main.navigate("filter", "neutron-openvswi-FORWARD")
+        await pilot.pause()
+        grown = [r.position for r in view.rules if view.heat[id(r)].packets]
+        assert grown == [3]
+        await pilot.press("u")
+        await pilot.pause()
+        assert [r.position for r in view.rules] == [3]
+        await pilot.press("u")
+        await pilot.pause()
+        assert len(view.rules) == 4
+        await pilot.press("h")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, HottestDialog)
+        assert len(dialog.rules) == 7
+        target = dialog.query_one(OptionList)
+        target.highlighted = [r.chain_name for r in dialog.rules].index(
+            "neutron-openvswi-sg-fallback")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert main.location is not None
+        assert main.location.chain == "neutron-openvswi-sg-fallback"
+
+
+async def test_loading_in_a_worker_and_bad_input_never_crashes(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.save"
+    bad.write_text("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.0.0.1 -j ACCEPT\n"
+                   "-A INPUT --bogus-option 1 2 3 ( -j\nCOMMIT\n")
+    missing = tmp_path / "missing.save"
+    app = IptscopeApp(paths=[str(bad), str(missing)])
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, MainScreen):
+                break
+        main = main_of(app)
+        assert main.explorer.ruleset.rule_count >= 1
+        assert main.explorer.load_errors and "missing.save" in main.explorer.load_errors[0]
+        await pilot.press("D")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, DiagnosticsDialog)
+        shown = text_of(dialog.query_one("#diagnostics", Static))
+        assert "missing.save" in shown
+
+
+async def test_nothing_loads_shows_errors_and_quits(tmp_path: Path) -> None:
+    app = IptscopeApp(paths=[str(tmp_path / "nope")])
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.screen.query("#load-errors"):
+                break
+        assert "nope" in text_of(app.screen.query_one("#load-errors", Static))
+        await pilot.press("q")
+
+
+async def test_stepping_forward_back_breakpoint_and_continue(tmp_path: Path) -> None:
+    app = IptscopeApp(Explorer(neutron()), export_dir=str(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(SEED_PACKET, assume="nomatch")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert step.current is not None and step.current.where == "filter:FORWARD:rule:1"
+        await pilot.press("space", "n")
+        await pilot.pause()
+        assert step.stepper is not None and step.stepper.cursor == 2
+        await pilot.press("b")
+        await pilot.pause()
+        assert step.stepper.cursor == 1
+        assert step.current.where == "filter:neutron-filter-top:rule:1"
+        # breakpoint on neutron-openvswi-sg-chain rule 3, then continue to it
+        step.shown = None
+        step.query_one(RuleView)
+        app.screen.query_one(RuleView).set_rules(
+            step.ruleset.tables["filter"].chains["neutron-openvswi-sg-chain"].rules)
+        step.shown = ("filter", "neutron-openvswi-sg-chain")
+        step.query_one(RuleView).cursor = 2
+        await pilot.press("x")
+        await pilot.pause()
+        assert ("filter", "neutron-openvswi-sg-chain", 3) in step.breakpoints
+        await pilot.press("c")
+        await pilot.pause()
+        assert step.current is not None
+        assert step.current.where == "filter:neutron-openvswi-sg-chain:rule:3"
+        assert "Breakpoint" in text_of(step.query_one("#step-verdict", Static))
+        await pilot.press("c")
+        await pilot.pause()
+        assert step.verdict == "DROP"
+        # back from the verdict, and forward to it again
+        await pilot.press("b", "b", "b")
+        await pilot.pause()
+        assert step.verdict is None
+        await pilot.press("n", "n", "n")
+        await pilot.pause()
+        assert step.verdict == "DROP"
+        # the fix suggestion is one key away, and Enter applies it
+        await pilot.press("s")
+        await pilot.pause()
+        box = step.query_one("#whatif", Input)
+        assert box.has_focus and "-j ACCEPT" in box.value
+        await pilot.press("enter")
+        await pilot.pause()
+        assert step.verdict == "ACCEPT"
+        # exports: trace as Markdown, edits as commands
+        await pilot.press("m")
+        await pilot.pause()
+        markdown = (tmp_path / "iptscope-trace.md").read_text()
+        assert "**Verdict: ACCEPT**" in markdown and "## What-if edits" in markdown
+        await pilot.press("e")
+        await pilot.pause()
+        assert "iptables -I FORWARD 1" in (tmp_path / "iptscope-edits.sh").read_text()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_session_round_trip(tmp_path: Path) -> None:
+    session_file = tmp_path / "s.json"
+    app = IptscopeApp(paths=[str(NEUTRON_LISTING)], session_path=str(session_file),
+                      export_dir=str(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, MainScreen):
+                break
+        app.open_stepper(SEED_PACKET, assume="nomatch",
+                         breakpoints=["filter:neutron-openvswi-sg-fallback:1"])
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        step.notes = "tftp replies dropped"
+        await pilot.press("c")
+        await pilot.pause()
+        assert step.current is not None
+        assert step.current.where == "filter:neutron-openvswi-sg-fallback:rule:1"
+        step.apply_whatif("-I FORWARD 1 -s 14.52.45.2 -d 14.52.45.10 -p udp -j ACCEPT")
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press("S")
+        await pilot.pause()
+        saved_cursor = step.stepper.cursor  # type: ignore[union-attr]
+    data = json.loads(session_file.read_text())
+    assert data["packet"]["physdev_out"] == "tap6746373c-01"
+    assert data["edits"] == ["-I FORWARD 1 -s 14.52.45.2 -d 14.52.45.10 -p udp -j ACCEPT"]
+    assert data["breakpoints"] == ["filter:neutron-openvswi-sg-fallback:1"]
+    session = load_session(session_file)
+    app2 = IptscopeApp(paths=session.paths, session=session)
+    async with app2.run_test(size=(160, 48)) as pilot:
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if isinstance(app2.screen, StepScreen) and app2.screen.stepper is not None:
+                break
+        resumed = app2.screen
+        assert isinstance(resumed, StepScreen)
+        assert resumed.edits == session.edits
+        assert resumed.request == session.packet
+        assert resumed.notes == "tftp replies dropped"
+        assert resumed.stepper is not None and resumed.stepper.cursor == saved_cursor
+        await pilot.press("c")
+        await pilot.pause()
+        assert resumed.verdict == "ACCEPT"
+
+
+async def test_help_lists_every_binding_and_export_svg(tmp_path: Path) -> None:
+    app = IptscopeApp(Explorer(neutron()), export_dir=str(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(desc for _, desc, _ in app.screen.rows)
+        for words in ("Follow jump", "Back", "Forward", "Refs", "Search", "Trace pkt", "Quit"):
+            assert words in text
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("E")
+        await pilot.pause()
+        svg = list(tmp_path.glob("*.svg"))
+        assert svg and "<svg" in svg[0].read_text()
+        await pilot.press("q")
