@@ -39,10 +39,10 @@ def delta_cell(d: CounterDelta, which: str) -> Text:
     lo = d.packets_min if which == "packets" else d.bytes_min
     hi = d.packets_max if which == "packets" else d.bytes_max
     style = "green" if value > 0 else "dim"
-    if d.approximate:
+    if d.approximate and lo != hi:
         text = Text(f"~+{format_number(value)}", style=style)
         if lo != hi:
-            text.append(f" [{format_number(lo)}..{format_number(hi)}]", style="dim")
+            text.append(f"\n[{format_number(lo)}..{format_number(hi)}]", style="dim")
         return text
     return Text(f"+{format_number(value)}" if value else "0", style=style)
 
