@@ -67,12 +67,13 @@ def _element(pattern: str, name: str) -> pp.ParserElement:
 _CT_NAMES = (r"ct(?:state|proto|origsrcport|origdstport|replsrcport|repldstport"
              r"|origsrc|origdst|replsrc|repldst|status|expire|dir)")
 
+# Old iptables glue `flags:` to what precedes it: `tcp dpt:22flags: 0x17/0x02`, `tcpflags: ...`.
 tcp_element = _element(
-    r"(?P<module>tcp|udp|sctp|dccp|udplite)(?!\S)(?P<opts>(?:\s+(?:[sd]pts?:!?\S+"
-    r"|flags:\s*!?\s*[0-9A-Za-z,]+/[0-9A-Za-z,]+|option=!?\d+))*)",
+    r"(?P<module>tcp|udp|sctp|dccp|udplite)(?=\s|flags:|$)(?P<opts>(?:\s+[sd]pts?:!?"
+    r"(?:(?!flags:)\S)+|\s*flags:\s*!?\s*[0-9A-Za-z,]+/[0-9A-Za-z,]+|\s+option=!?\d+)*)",
     "tcp/udp match")
 _TCP_OPTS = re.compile(
-    r"(?P<dir>[sd])pts?:(?P<neg>!)?(?P<val>\S+)"
+    r"(?P<dir>[sd])pts?:(?P<neg>!)?(?P<val>(?:(?!flags:)\S)+)"
     r"|flags:\s*(?P<fneg>!)?\s*(?P<mask>[0-9A-Za-z,]+)/(?P<cmp>[0-9A-Za-z,]+)"
     r"|option=(?P<oneg>!)?(?P<oval>\d+)")
 
@@ -670,13 +671,15 @@ KNOWN_MATCH_MODULES = frozenset({
 # --------------------------------------------------------------------------------------------
 
 _WORD_AT = re.compile(r"\s*(\S+)")
-_GLUED_FLAGS = re.compile(r"(?<=[^\s/])(?=flags:)")
 
 
 def _lookup(word: str, table: dict[str, Entry]) -> Entry | None:
     found = table.get(word)
-    if found is None and word.startswith("to:"):
-        found = table.get("to:")
+    if found is None:
+        if word.startswith("to:"):
+            found = table.get("to:")
+        elif "flags:" in word:  # `tcpflags:`
+            found = table.get(word.partition("flags:")[0])
     return found
 
 
@@ -789,8 +792,6 @@ def parse_extra(text: str, *, target: str | None = None, family: Family = Family
         text = text[len("[goto]"):].lstrip()
     if not text:
         return Extra(goto=goto)
-    if "flags:" in text:
-        text = _GLUED_FLAGS.sub(" ", text)
     result = _parse_items(text, 0, _Ctx(target, family))
     return Extra(
         matches=tuple(result.matches),

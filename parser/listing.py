@@ -309,7 +309,7 @@ def _parse_row(line: str, layout: _Layout) -> _Row:
     rest_needed = (2 if layout.ifaces else 0) + 2
     if len(parts) < i + 1 + rest_needed:
         raise _RowError(len(line.rstrip()) + 1,
-                        f"row has too few columns (expected at least {n - 1})")
+                        f"row has too few columns: expected {n}, found {len(parts)}")
     a = parts[i]
     b = parts[i + 1] if len(parts) > i + 1 else ""
     c = parts[i + 2] if len(parts) > i + 2 else ""
@@ -332,8 +332,8 @@ def _parse_row(line: str, layout: _Layout) -> _Row:
         parts = _split(line, n - (3 - used))
     j = i + used
     if len(parts) < j + rest_needed:
-        raise _RowError(len(line.rstrip()) + 1,
-                        f"row has too few columns (expected at least {n - (3 - used)})")
+        raise _RowError(len(line.rstrip()) + 1, "row has too few columns: expected "
+                        f"{n - (3 - used)}, found {min(len(parts), n - (3 - used) - 1)}")
     if layout.ifaces:
         iface_in, iface_out = parts[j], parts[j + 1]
         j += 2
@@ -535,13 +535,14 @@ class _Loader:
 
     def row_line(self, line: str, text: str, lineno: int) -> None:
         if self.chain is None:
-            self.report(error(self.path, lineno, 1, "rule row before any `Chain` header", text))
+            self.report(error(self.path, lineno, 1, "rule row before any `Chain` header",
+                              line.rstrip()))
             return
         layout = self.layout or self.guess_layout(text)
         try:
-            row = _parse_row(text, layout)
+            row = _parse_row(line, layout)
         except _RowError as exc:
-            self.report(error(self.path, lineno, exc.col, exc.message, text))
+            self.report(error(self.path, lineno, exc.col, exc.message, line.rstrip()))
             return
         if row.missing_opt:
             self.ipv6 = True
