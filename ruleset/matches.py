@@ -15,6 +15,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from ruleset.ipsets import Value
 from ruleset.model import Family, Match, Option, RuleSpec
@@ -72,19 +73,29 @@ class Env:
 
 
 CheckFn = Callable[[Packet, Env], Outcome]
+TestFn = Callable[[Packet, Env], Result]
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One generic option or match module of a rule, compiled."""
+    """One generic option or match module of a rule, compiled. `fn` gives the result and its
+    reason; `test` only the result (fast: the walk calls it, reasons are made on demand)."""
 
     label: str
     fn: CheckFn
     probability: float | None = None  # statistic: the chance this check matches
+    test: TestFn | None = None
+
+    def __post_init__(self) -> None:
+        if self.test is None:
+            fn = self.fn
+
+            def test(pkt: Packet, env: Env) -> Result:
+                return fn(pkt, env)[0]
+            object.__setattr__(self, "test", test)
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     label: str
     result: Result
     reason: str
@@ -143,6 +154,7 @@ def _addr_check(opt: Option, family: Family, which: str) -> Check:
     parsed = [(v, parse_address(v, family)) for v in ",".join(opt.values).split(",") if v]
     neg = opt.negated
     attr = "src_int" if which == "src" else "dst_int"
+    shown = "src_text" if which == "src" else "dst_text"
     text = ",".join(normalize_address(v, family) if p is not None else v for v, p in parsed)
     if any(p is None for _, p in parsed):
         def unknown(pkt: Packet, env: Env) -> Outcome:
@@ -154,9 +166,19 @@ def _addr_check(opt: Option, family: Family, which: str) -> Check:
 
         def one(pkt: Packet, env: Env) -> Outcome:
             hit = (getattr(pkt, attr) & mask) == net and pkt.src.version == version
-            return (MATCH if hit is not neg else NO_MATCH), (
-                f"{which} {getattr(pkt, which)} {'in' if hit else 'not in'} {_bang(neg)}{text}")
-        return Check(label, one)
+            if hit:
+                return (NO_MATCH if neg else MATCH), f"{which} {getattr(pkt, shown)} in {text}"
+            return (MATCH if neg else NO_MATCH), (
+                f"{which} {getattr(pkt, shown)} not in {_bang(neg)}{text}")
+
+        yes, no = (NO_MATCH, MATCH) if neg else (MATCH, NO_MATCH)
+        if attr == "src_int":
+            def fast(pkt: Packet, env: Env) -> Result:
+                return yes if (pkt.src_int & mask) == net and pkt.src.version == version else no
+        else:
+            def fast(pkt: Packet, env: Env) -> Result:
+                return yes if (pkt.dst_int & mask) == net and pkt.dst.version == version else no
+        return Check(label, one, test=fast)
 
     def many(pkt: Packet, env: Env) -> Outcome:
         value = getattr(pkt, attr)
@@ -208,6 +230,11 @@ def _proto_check(opt: Option, family: Family) -> Check:
             return UNKNOWN, f"protocol {value!r} is not known"
         return Check(label, unknown)
 
+    yes, no = (NO_MATCH, MATCH) if neg else (MATCH, NO_MATCH)
+
+    def fast(pkt: Packet, env: Env) -> Result:
+        return yes if num == 0 or pkt.proto_num == num else no
+
     def check(pkt: Packet, env: Env) -> Outcome:
         hit = num == 0 or pkt.proto_num == num
         note = ""
@@ -215,7 +242,7 @@ def _proto_check(opt: Option, family: Family) -> Check:
             note = " (ip6tables -p icmp never matches ICMPv6)"
         return flip(MATCH if hit else NO_MATCH, neg), (
             f"proto {pkt.proto} {'is' if hit else 'is not'} {_bang(neg)}{value}{note}")
-    return Check(label, check)
+    return Check(label, check, test=fast)
 
 
 def _fragment_check(opt: Option) -> Check:
@@ -738,7 +765,8 @@ def _mark_check(match: Match, family: Family) -> Check:
 
 
 def _comment_check(match: Match, family: Family) -> Check:
-    return Check(_label(match), lambda p, e: (MATCH, "a comment always matches"))
+    return Check(_label(match), lambda p, e: (MATCH, "a comment always matches"),
+                 test=lambda p, e: MATCH)
 
 
 ADDRTYPES = ("UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST", "BLACKHOLE",

@@ -123,6 +123,8 @@ class Packet:
     src_int: int = field(init=False, repr=False, compare=False, hash=False)
     dst_int: int = field(init=False, repr=False, compare=False, hash=False)
     proto_num: int | None = field(init=False, repr=False, compare=False, hash=False)
+    src_text: str = field(init=False, repr=False, compare=False, hash=False)
+    dst_text: str = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.src.version != self.dst.version:
@@ -132,6 +134,8 @@ class Packet:
             object.__setattr__(self, "family", family)
         object.__setattr__(self, "src_int", int(self.src))
         object.__setattr__(self, "dst_int", int(self.dst))
+        object.__setattr__(self, "src_text", str(self.src))
+        object.__setattr__(self, "dst_text", str(self.dst))
         proto = self.proto.lower()
         if proto == "icmpv6":
             proto = "ipv6-icmp"

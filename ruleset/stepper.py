@@ -18,6 +18,7 @@ local one (the caller gives the local addresses).
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,7 @@ from ruleset.matches import (
     Env,
     Result,
     compile_spec,
+    evaluate,
 )
 from ruleset.model import Chain, Family, Rule, Ruleset, RuleSpec
 from ruleset.packet import CtState, Host, Packet
@@ -58,11 +60,12 @@ class Verdict(StrEnum):
 RuleRef = tuple[str, str, int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Step:
     """One thing the walk did. `result` is the rule's match result (MATCH for a policy);
     `assumed` the outcome taken when it was UNKNOWN; `stack` the chains being walked
-    (built-in first); `packet` the packet after the step."""
+    (built-in first); `packet` the packet after the step. Treat as read-only (not frozen:
+    frozen dataclasses are slow to build, and a walk makes one Step per rule visited)."""
 
     index: int
     kind: StepKind
@@ -73,13 +76,28 @@ class Step:
     rule: Rule | None
     result: Result
     assumed: Result | None
-    checks: tuple[CheckResult, ...]
+    _checks: tuple[CheckResult, ...] | None
     target: str | None
     action: Action
     stack: tuple[str, ...]
     packet: Packet
     note: str = ""
     probability: float | None = None
+    # The compiled checks and the env to make `checks` on demand (the walk's fast path; the
+    # packet they saw is `packet`, since a rule that does not match changes nothing).
+    _lazy: tuple[Check, ...] | None = None
+    _env: Env | None = None
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        """Each match evaluated, in order, with its result and reason."""
+        if self._checks is None:
+            if self._lazy is None or self._env is None:
+                self._checks = ()
+            else:
+                self._checks = evaluate(self._lazy, self.packet, self._env)[1]
+                self._lazy = self._env = None
+        return self._checks
 
     @property
     def taken(self) -> Result:
@@ -226,6 +244,8 @@ class Walker:
         self.decided_by: Step | None = None
         self.prerouting_dst = packet.dst
         self.local_dnat = False
+        self._cache = _COMPILED[self.family]
+        self._given = 0  # steps handed out by advance()
 
     # -- cloning for explore -----------------------------------------------------------------
     def clone(self) -> Walker:
@@ -396,36 +416,73 @@ class Walker:
             raise NeedChoice
         return self.assume
 
+    def _scan(self, frame: list[object]) -> None:
+        """The fast path: the run of rules of the current chain that do not match, from the
+        frame's position, as Steps (their reasons are made only if someone looks)."""
+        chain: Chain = frame[0]  # type: ignore[assignment]
+        idx: int = frame[1]  # type: ignore[assignment]
+        rules = chain.rules
+        n = len(rules)
+        env, pkt, cache, family = self.env, self.pkt, self._cache, self.family
+        assert env is not None
+        steps = self.steps
+        append = steps.append
+        stack, hook, table, name = self.stack, self.hook, self.table, chain.name
+        kind, cont = StepKind.RULE, Action.CONTINUE
+        while idx < n:
+            rule = rules[idx]
+            spec = rule.spec
+            hit = cache.get(id(spec))
+            checks = hit[1] if hit is not None and hit[0] is spec else compiled(rule, family)
+            for check in checks:
+                if check.test(pkt, env) is NO_MATCH:  # type: ignore[misc]
+                    break
+            else:
+                break  # matches or UNKNOWN: the full path decides
+            idx += 1
+            append(Step(len(steps), kind, hook, table, name, idx, rule, NO_MATCH, None, None,
+                        None, cont, stack, pkt, "", None, checks, env))
+        frame[1] = idx
+
     def advance(self) -> Step | None:
+        """The next step (None once the verdict is in)."""
+        steps = self.steps
+        if self._given < len(steps):
+            self._given += 1
+            return steps[self._given - 1]
         if self.done:
             return None
         if not self.frames:
             step = self._next_table()
             if step is not None:
+                self._given = len(steps)
                 return step
             if self.done:
                 return None
         frame = self.frames[-1]
+        self._scan(frame)
+        if self._given < len(steps):
+            self._given += 1
+            return steps[self._given - 1]
         chain: Chain = frame[0]  # type: ignore[assignment]
         idx: int = frame[1]  # type: ignore[assignment]
         rules = chain.rules
         if idx >= len(rules):
-            return self._chain_end(chain)
-        rule = rules[idx]
+            step = self._chain_end(chain)
+            self._given = len(steps)
+            return step
+        step = self._rule(frame, chain, idx)
+        self._given = len(steps)
+        return step
+
+    def _rule(self, frame: list[object], chain: Chain, idx: int) -> Step:
+        """A rule that matches or is UNKNOWN (non-matching ones go through _scan)."""
+        rule = chain.rules[idx]
         env = self.env
         assert env is not None
         pkt = self.pkt
-        overall = MATCH
-        results: list[CheckResult] = []
-        for check in compiled(rule, self.family):
-            res, why = check.fn(pkt, env)
-            results.append(CheckResult(check.label, res, why))
-            if res is NO_MATCH:
-                overall = NO_MATCH
-                break
-            if res is UNKNOWN:
-                overall = UNKNOWN
-        checks = tuple(results)
+        compiled_checks = compiled(rule, self.family)
+        overall, checks = evaluate(compiled_checks, pkt, env)
         assumed: Result | None = None
         probability: float | None = None
         ref = (self.table, chain.name, idx + 1)
@@ -549,12 +606,21 @@ MAX_STEPS = 1_000_000
 
 
 def _run(walker: Walker) -> Walker:
-    count = 0
-    while walker.advance() is not None:
-        count += 1
-        if count > MAX_STEPS:  # a jump loop the loader let through
-            walker._finish(Verdict.UNKNOWN, walker.steps[-1] if walker.steps else None)
-            break
+    # A walk allocates one Step per rule; with a large model resident, the collector's full
+    # passes would dominate, and a walk creates no reference cycles.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        count = 0
+        advance = walker.advance
+        while advance() is not None:
+            count += 1
+            if count > MAX_STEPS:  # a jump loop the loader let through
+                walker._finish(Verdict.UNKNOWN, walker.steps[-1] if walker.steps else None)
+                break
+    finally:
+        if enabled:
+            gc.enable()
     return walker
 
 
