@@ -86,7 +86,7 @@ def _shape_bare(words: list[str], key: list[str], vals: list[str], pending: int)
                 key.append(SLOT)
                 vals.append(w)
             pending = 0
-        elif w[0] == "-" and len(w) > 1 and (w[1] == "-" or w[1].isalpha()):
+        elif w[:1] == "-" and len(w) > 1 and (w[1] == "-" or w[1].isalpha()):
             key.append(w)
             pending = _PENDING.get(w, 0)
         elif w == "!":
