@@ -148,7 +148,7 @@ def test_mixed_with_a_table_given_twice_says_which_lines_are_left_out() -> None:
 def test_unknown_format_lenient_and_strict() -> None:
     rs = load_text("hello\nworld\n", "u.txt")
     assert rs.format == "unknown"
-    assert [d.one_line for d in rs.errors][0].startswith(
+    assert rs.errors[0].one_line.startswith(
         "u.txt:1:1: error: cannot tell the dump format")
     with pytest.raises(ParseError):
         load_text("hello\nworld\n", "u.txt", strict=True)
