@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pyparsing as pp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from parser.errors import ParseError
 from parser.listing import looks_like_listing, parse_listing
@@ -443,3 +446,27 @@ def test_looks_like_listing() -> None:
     assert not looks_like_listing(["*filter", ":INPUT ACCEPT [0:0]", "-A INPUT -j ACCEPT"])
     assert not looks_like_listing(["-P INPUT ACCEPT", "-A INPUT -j DROP"])
     assert not looks_like_listing([])
+
+
+# ------------------------------------------------------------------------------------------
+# Robustness: arbitrary text never raises anything but ParseError (strict) and always resolves
+# ------------------------------------------------------------------------------------------
+
+_WORDS = st.sampled_from([
+    "Chain", "INPUT", "FOO", "(policy", "ACCEPT", "DROP)", "(3", "references)", "packets,",
+    "bytes)", "12K", "0", "num", "pkts", "bytes", "target", "prot", "opt", "in", "out",
+    "source", "destination", "all", "tcp", "!tcp", "--", "-f", "*", "eth0", "0.0.0.0/0",
+    "!10.0.0.0/8", "::/0", "anywhere", "/*", "*/", "tcp", "dpt:80", "[goto]", "MARK", "or",
+    "0x4000", "to:1.2.3.4", "!", "match-set", "recent:", "limit:", "\"", "#", "*nat", "<x",
+])
+_LINES = st.lists(st.lists(_WORDS | st.text(max_size=6), max_size=14).map(" ".join),
+                  max_size=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_LINES)
+def test_arbitrary_text_never_crashes(lines: list[str]) -> None:
+    rs = parse_listing(lines, "fuzz.txt", strict=False)
+    rs.resolve_all()
+    with contextlib.suppress(ParseError):
+        parse_listing(lines, "fuzz.txt", strict=True).resolve_all()
