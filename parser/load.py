@@ -13,6 +13,7 @@ when it is resolved: call `resolve_all()` before reading `diagnostics` for a com
 
 from __future__ import annotations
 
+import gc
 import re
 import sys
 from typing import Any
@@ -148,6 +149,8 @@ def _load(
         forced = normalize_format(format) if format else None
     except ValueError as exc:
         raise LoadError(path, str(exc)) from None
+    paused = gc.isenabled()
+    gc.disable()  # building the model makes no garbage cycles; GC scans would cost ~25%
     try:
         rs = _load_lines(split_lines(text), path, strict, forced, detect_family(text))
     except (ParseError, LoadError):
@@ -157,6 +160,9 @@ def _load(
         if strict:
             raise ParseError(diag) from exc
         rs = Ruleset(path=path, diagnostics=[diag])
+    finally:
+        if paused:
+            gc.enable()
     if pre is not None:
         rs.diagnostics.insert(0, pre)
     if resolve or strict:

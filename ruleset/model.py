@@ -11,6 +11,7 @@ resolved on first access by the resolver the parser attached (`Rule.spec`), or a
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -500,9 +501,19 @@ class Ruleset:
         return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
     def resolve_all(self) -> None:
-        """Resolve every rule's spec now (the fully parsed model)."""
-        for rule in self.rules():
-            _ = rule.spec
+        """Resolve every rule's spec now (the fully parsed model).
+
+        The cyclic GC is paused meanwhile: resolving creates many small objects and no garbage
+        cycles, and generation scans of the growing heap would cost about a third of the time.
+        """
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            for rule in self.rules():
+                _ = rule.spec
+        finally:
+            if paused:
+                gc.enable()
 
     def unknown_modules(self, known: Iterable[str]) -> list[str]:
         known_set = set(known)
