@@ -354,9 +354,12 @@ def text_key(text: str, family: str | None) -> str:
 
 
 def _quick_key(text: str, family: str | None) -> str:
-    """The save text without its `[p:b]` prefix, whitespace untouched (the fast comparison)."""
-    if family == "save" and text[:1] == "[":
-        return text[text.find("]") + 1:]
+    """The text without its counters, whitespace untouched (the fast comparison)."""
+    if family == "save":
+        return text[text.find("]") + 1:] if text[:1] == "[" else text
+    if family == "list":
+        m = _LIST_COUNTERS.match(text)
+        return text[m.end():] if m is not None else text
     return text
 
 
@@ -466,12 +469,16 @@ def _diff_chain(
     name = (ca or cb).name  # type: ignore[union-attr]
     if before and after and same_text and len(before) == len(after):
         fam = kb.fmt_family
-        if all(
-            b.text and (
-                _quick_key(b.text, fam) == _quick_key(a.text, fam)
-                or text_key(b.text, fam) == text_key(a.text, fam))
-            for b, a in zip(before, after, strict=True)
-        ):
+        same = True
+        for b, a in zip(before, after, strict=True):
+            bt, at = b.text, a.text
+            if bt == at and bt:
+                continue  # the same line, counters included
+            if not bt or (_quick_key(bt, fam) != _quick_key(at, fam)
+                          and text_key(bt, fam) != text_key(at, fam)):
+                same = False
+                break
+        if same:
             for b, a in zip(before, after, strict=True):
                 d = counter_delta(b.counters, a.counters)
                 out.append(RuleDelta(table, name, b, a, d, _rule_status(d, False)))
