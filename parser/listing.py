@@ -252,10 +252,6 @@ def _counter(word: str) -> tuple[int, int] | None:
     return int(m.group(1)) * unit, unit
 
 
-def _is_opt(word: str) -> bool:
-    return word in _OPT_WORDS
-
-
 def _is_protocol(word: str) -> bool:
     word = word[1:] if word.startswith("!") else word
     return word.isdigit() or word.lower() in _PROTOCOL_WORDS
@@ -315,9 +311,9 @@ def _parse_row(line: str, layout: _Layout) -> _Row:
     c = parts[i + 2] if len(parts) > i + 2 else ""
     target: str | None
     missing_opt = False
-    if _is_opt(c) and not _is_opt(b):
+    if c in _OPT_WORDS and b not in _OPT_WORDS:
         target, prot, opt, used = a, b, c, 3
-    elif _is_opt(b) and _is_protocol(a):
+    elif b in _OPT_WORDS and _is_protocol(a):
         target, prot, opt, used = None, a, b, 2
     elif _is_protocol(b) and not _is_protocol(a):  # ip6tables: no opt column
         target, prot, opt, used, missing_opt = a, b, "", 2, True
@@ -550,7 +546,9 @@ class _Loader:
         if not self.ipv6 and (":" in source or ":" in destination):
             self.ipv6 = True
         if not self.names and (
-            _is_name(source) or _is_name(destination) or iface_in == "any" or iface_out == "any"
+            (not source[:1].isdigit() and _is_name(source))
+            or (not destination[:1].isdigit() and _is_name(destination))
+            or iface_in == "any" or iface_out == "any"
         ):
             self.names = True
         if row.counters is not None and row.counters.exact and (
