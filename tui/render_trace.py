@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
@@ -46,16 +47,16 @@ def where(step: Step) -> str:
     return step.kind.value
 
 
-def _rule_words(step: Step) -> str:
-    """The rule as iptables words, its comment moved to the end as `/* ... */`."""
+def _rule_words(step: Step) -> tuple[str, str | None]:
+    """The rule as iptables words without its comment, and the comment."""
     if step.rule is None:
-        return ""
+        return "", None
     spec = step.rule.spec
     plain = replace(spec, matches=tuple(m for m in spec.matches if m.module != "comment"))
-    text = render_spec(plain) or "(all)"
-    if spec.comment:
-        text += f"  /* {spec.comment} */"
-    return text if len(text) <= MAX_WORDS else text[: MAX_WORDS - 1] + "…"
+    text = render_spec(plain) or "(no conditions, no target)"
+    if len(text) > MAX_WORDS:
+        text = text[: MAX_WORDS - 1] + "…"
+    return text, spec.comment
 
 
 def _action_text(step: Step) -> Text | None:
@@ -84,24 +85,22 @@ def _action_text(step: Step) -> Text | None:
     return None
 
 
-def step_lines(step: Step, base_depth: int = 0) -> list[Text]:
-    """The lines of one step, indented by its call depth."""
-    depth = max(len(step.stack) - 1 - base_depth, 0)
-    pad = "  " * depth
+def step_lines(step: Step) -> list[Text]:
+    """The lines of one step (not indented; see step_renderable)."""
     lines: list[Text] = []
     if step.kind is StepKind.RULE:
-        head = Text(pad, no_wrap=True, overflow="ellipsis")
+        head = Text()
         head.append(where(step), style="bold")
-        words = _rule_words(step)
-        if words:
-            head.append("  ")
-            head.append(words, style="dim")
+        words, comment = _rule_words(step)
+        head.append("  " + words)
         lines.append(head)
+        if comment:
+            lines.append(Text(f"  /* {comment} */", style="dim"))
         for check in step.checks:
             if check.label.startswith("-m comment") and len(step.checks) > 1:
                 continue
             mark, style = RESULT_MARKS[check.result]
-            line = Text(pad + "    ")
+            line = Text("  ")
             line.append(mark, style=style)
             line.append(" " + check.reason)
             lines.append(line)
@@ -110,18 +109,18 @@ def step_lines(step: Step, base_depth: int = 0) -> list[Text]:
             p = (f" (p={step.probability:.3g})" if step.probability is not None
                  and step.assumed is MATCH else
                  f" (p={1 - step.probability:.3g})" if step.probability is not None else "")
-            lines.append(Text(f"{pad}    assumed: the rule {word}{p}", style="yellow"))
+            lines.append(Text(f"  assumed: the rule {word}{p}", style="yellow"))
         if step.taken is MATCH:
             act = _action_text(step)
             if act is not None:
-                line = Text(pad + "    ")
+                line = Text("  ")
                 line.append_text(act)
                 if step.note:
                     line.append(f"  ({step.note})", style="dim")
                 lines.append(line)
         return lines
     if step.kind is StepKind.POLICY:
-        head = Text(pad)
+        head = Text()
         head.append(where(step), style="bold")
         style = "bold green" if step.action is Action.ACCEPT else "bold red"
         head.append("  ")
@@ -129,24 +128,48 @@ def step_lines(step: Step, base_depth: int = 0) -> list[Text]:
         lines.append(head)
         return lines
     if step.kind is StepKind.RETURN:
-        lines.append(Text(f"{pad}{where(step)}  end of chain: back to the caller", style="dim"))
+        lines.append(Text(f"{where(step)}  end of chain: back to the caller", style="dim"))
         return lines
-    lines.append(Text(f"{pad}-- {step.note}", style="cyan"))
+    lines.append(Text(f"-- {step.note}", style="cyan"))
     return lines
+
+
+class Indented:
+    """Lines indented by `indent` columns; a wrapped line continues `hang` columns further in,
+    and nothing is padded out to the terminal's width."""
+
+    def __init__(self, lines: list[Text], indent: int, hang: int = 4) -> None:
+        self.lines = lines
+        self.indent = indent
+        self.hang = hang
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width - self.indent - self.hang, 20)
+        for text in self.lines:
+            for i, line in enumerate(text.wrap(console, width, overflow="fold")):
+                line.rstrip()
+                yield Segment(" " * (self.indent + (self.hang if i else 0)))
+                yield from line.render(console)
+                yield Segment.line()
+
+
+def step_renderable(step: Step) -> RenderableType:
+    """One step, indented by its call depth (wrapped lines keep the indent)."""
+    return Indented(step_lines(step), 2 * max(len(step.stack) - 1, 0))
 
 
 def _hook_header(step: Step) -> Text:
     return Text(f"[{step.hook}]", style="bold underline")
 
 
-def steps_renderable(steps: list[Step], *, hooks: bool = True) -> list[Text]:
-    out: list[Text] = []
+def steps_renderable(steps: list[Step], *, hooks: bool = True) -> list[RenderableType]:
+    out: list[RenderableType] = []
     hook = None
     for step in steps:
         if hooks and step.hook and step.hook != hook and step.kind is not StepKind.ROUTE:
             hook = step.hook
             out.append(_hook_header(step))
-        out.extend(step_lines(step))
+        out.append(step_renderable(step))
     return out
 
 
