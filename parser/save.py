@@ -13,6 +13,7 @@ import re
 
 from parser.detect import LISTING, SPEC, line_kind, prompt_args, prompt_kind
 from parser.diagnostics import Reporter
+from parser.errors import ParseError
 from parser.resolve import make_resolver, target_of_words
 from ruleset.model import (
     BUILTIN_CHAINS,
@@ -55,6 +56,253 @@ def _counters(text: str) -> Counters | None:
     return Counters(int(p), int(b))
 
 
+class _Stop(Exception):
+    """Another dump format starts here: stop consuming lines."""
+
+
+class _SaveLoader:
+    """Reads iptables-save lines one at a time into a Ruleset (see `parse_save`)."""
+
+    def __init__(self, rs: Ruleset, path: str, strict: bool) -> None:
+        self.rs = rs
+        self.strict = strict
+        self.report = Reporter(path, rs.diagnostics, strict)
+        self.resolver = make_resolver(rs, path, strict)
+        self.table: Table | None = None
+        self.table_line = 0
+        self.chains: dict[str, Chain] = {}
+        self.builtin_names: tuple[str, ...] = ()
+        self.last_name = ""
+        self.last_chain = Chain("")
+        self.saw_counters = False
+        self.seen_tables: dict[str, int] = {}
+        self.declared_in: dict[str, dict[str, int]] = {}  # table -> chain -> line declared
+        self.declared: dict[str, int] = {}
+
+    # --- tables -------------------------------------------------------------------------
+
+    def open_table(self, name: str, lineno: int) -> Table:
+        table = self.rs.ensure_table(name, line=lineno)
+        self.table = table
+        self.table_line = lineno
+        self.chains = table.chains
+        self.declared = self.declared_in.setdefault(name, {})
+        self.last_name = ""
+        self.builtin_names = BUILTIN_CHAINS.get(name, ())
+        return table
+
+    def current_table(self, lineno: int, col: int, what: str, line: str) -> Table:
+        if self.table is not None:
+            return self.table
+        self.report.add(Severity.ERROR, lineno, col,
+                        f"{what} outside a table (no '*table' line before it); "
+                        "assuming *filter", line)
+        return self.open_table("filter", lineno)
+
+    def table_line_(self, line: str, lineno: int, indent: int) -> None:
+        report = self.report
+        name = line[indent + 1:].strip()
+        if self.table is not None:
+            report.add(Severity.ERROR, lineno, indent + 1,
+                       f"table {self.table.name!r} (line {self.table_line}) has no COMMIT "
+                       "before this table starts", line)
+            _finish_table(self.table, report)
+        if not name or " " in name:
+            report.add(Severity.ERROR, lineno, indent + 2, "bad table name", line)
+            name = name.split()[0] if name else "filter"
+        elif name not in KNOWN_TABLES:
+            report.add(Severity.WARNING, lineno, indent + 2,
+                       f"unknown table {name!r} (known: raw, mangle, nat, filter, security)",
+                       line)
+        if name in self.seen_tables:
+            report.add(Severity.WARNING, lineno, indent + 1,
+                       f"table {name!r} appears again (first at line {self.seen_tables[name]});"
+                       " its chains and rules are merged", line)
+        self.seen_tables.setdefault(name, lineno)
+        self.open_table(name, lineno)
+
+    def commit_line(self, line: str, lineno: int, indent: int) -> None:
+        if self.table is None:
+            self.report.add(Severity.WARNING, lineno, indent + 1, "COMMIT outside a table", line)
+        else:
+            _finish_table(self.table, self.report)
+            self.table = None
+
+    # --- chains -------------------------------------------------------------------------
+
+    def chain_line(self, line: str, lineno: int, indent: int) -> None:
+        report = self.report
+        parts = line[indent + 1:].split()
+        table = self.current_table(lineno, indent + 1, "chain declared", line)
+        if not parts:
+            report.add(Severity.ERROR, lineno, indent + 2, "missing chain name", line)
+            return
+        name = parts[0]
+        builtin_names = self.builtin_names
+        policy_word = parts[1] if len(parts) > 1 else None
+        pcounters: Counters | None = None
+        if len(parts) > 2:
+            pcounters = _counters(parts[2])
+            if pcounters is None:
+                report.add(Severity.ERROR, lineno, line.find(parts[2], indent) + 1,
+                           "bad chain counters: expected [PACKETS:BYTES]", line)
+        if len(parts) > 3:
+            report.add(Severity.WARNING, lineno, line.find(parts[3], indent + len(name)) + 1,
+                       "unexpected words after the chain counters", line)
+        if policy_word is None:
+            report.add(Severity.ERROR, lineno, len(line) + 1,
+                       f"chain {name!r} has no policy (use '-' for a user chain)", line)
+            policy_word = "-" if name not in builtin_names else "ACCEPT"
+        builtin = name in builtin_names or (table.name not in KNOWN_TABLES and policy_word != "-")
+        policy: str | None = policy_word
+        if policy_word == "-":
+            policy = None
+            if name in builtin_names:
+                report.add(Severity.ERROR, lineno, line.find(" -", indent) + 2,
+                           f"built-in chain {name} needs a policy (ACCEPT or DROP)", line)
+                policy = "ACCEPT"
+        elif not builtin:
+            report.add(Severity.ERROR, lineno, line.find(policy_word, indent + 1) + 1,
+                       f"user chain {name!r} cannot have a policy "
+                       f"(only built-in chains of {table.name} do)", line)
+            builtin = True
+        elif policy_word not in VALID_POLICIES:
+            report.add(Severity.WARNING, lineno, line.find(policy_word, indent + 1) + 1,
+                       f"unusual policy {policy_word!r}", line)
+        first = self.declared.get(name)
+        if first is not None:
+            report.add(Severity.ERROR, lineno, indent + 2,
+                       f"chain {name!r} declared twice (first at line {first})", line)
+        else:
+            self.declared[name] = lineno
+        chain = self.chains.get(name)
+        if chain is None:
+            table.add_chain(Chain(name, builtin=builtin, policy=policy,
+                                  policy_counters=pcounters, line=lineno))
+        else:
+            chain.policy, chain.policy_counters, chain.builtin = policy, pcounters, builtin
+
+    # --- rules --------------------------------------------------------------------------
+
+    def rule_line(self, line: str, lineno: int, indent: int, c: str) -> None:
+        report = self.report
+        counters: Counters | None = None
+        k = indent
+        if c == "[":
+            j = line.find("]", k)
+            counters = _counters(line[k:j + 1]) if j > 0 else None
+            if counters is None:
+                report.add(Severity.ERROR, lineno, k + 1,
+                           "bad counters: expected [PACKETS:BYTES]", line)
+                if j < 0:
+                    return
+            self.saw_counters = True
+            k = j + 1
+            while k < len(line) and line[k] in " \t":
+                k += 1
+        parts = line[k:].split(None, 2)
+        if self.table is None and c == "-" and line_kind(line) == SPEC and (
+                parts[0] != "-A" or self.rs.tables):
+            raise _Stop
+        if not parts or parts[0] not in ("-A", "--append"):
+            what = parts[0] if parts else ""
+            if what in ("-I", "-N", "-P", "-D", "-R", "-X", "-F", "-Z", "-E"):
+                msg = f"{what} is not an iptables-save line (only -A rules appear in a dump)"
+            elif c == "[":
+                msg = "expected '-A CHAIN' after the counters"
+            else:
+                msg = f"unrecognised line {line[indent:indent + 20]!r}"
+            report.add(Severity.ERROR, lineno, k + 1, msg, line)
+            return
+        if len(parts) < 2:
+            report.add(Severity.ERROR, lineno, k + len(parts[0]) + 1, "-A needs a chain name",
+                       line)
+            return
+        name = parts[1]
+        args_start = len(line) - len(parts[2]) if len(parts) == 3 else len(line)
+        if name == self.last_name:
+            chain = self.last_chain
+        else:
+            table = self.current_table(lineno, k + 1, "rule", line)
+            found = self.chains.get(name)
+            if found is None:
+                if name not in self.builtin_names:
+                    report.add(Severity.ERROR, lineno, line.find(name, k + 2) + 1,
+                               f"chain {name!r} is used but not declared "
+                               f"(no ':{name} - [0:0]' line)", line)
+                found = table.ensure_chain(name, line=lineno)
+            chain = self.last_chain = found
+            self.last_name = name
+        # the target name and jump/goto, found without parsing the whole rule
+        ij = line.rfind(" -j ")
+        ig = line.rfind(" -g ")
+        pos = ij if ij > ig else ig
+        target_name: str | None = None
+        goto = False
+        if pos >= args_start - 1 and line.find('"', pos) < 0:
+            end = line.find(" ", pos + 4)
+            target_name = line[pos + 4:end] if end >= 0 else line[pos + 4:]
+            goto = ig > ij
+        if not target_name:
+            target_name, goto = target_of_words(line[args_start:])
+        rule = Rule(target_name=target_name, goto=goto, counters=counters, text=line,
+                    line=lineno, raw=args_start, resolver=self.resolver)
+        chain.append(rule)
+        if self.strict:
+            _ = rule.spec
+
+    # --- comments and everything else -----------------------------------------------------
+
+    def comment_line(self, line: str, lineno: int, indent: int) -> None:
+        rs = self.rs
+        body = line[indent + 1:].lstrip()
+        if body.startswith("Generated by"):
+            m = _HEADER.match(line, indent)
+            if rs.generated is None:
+                rs.generated = body.strip()
+            if m is not None:
+                if m.group(1) == "ip6tables-save":
+                    rs.family = Family.IPV6
+                if m.group(3) and rs.variant is None:
+                    rs.variant = m.group(3)
+        elif body.startswith("Warning:"):
+            self.report.add(Severity.INFO, lineno, indent + 1, body, line)
+
+    def other_line(self, line: str, lineno: int, indent: int) -> None:
+        prompt = prompt_args(line)
+        if prompt is not None:
+            if self.table is None and prompt_kind(*prompt) in (LISTING, SPEC):
+                raise _Stop
+            if prompt[0].startswith("ip6"):
+                self.rs.family = Family.IPV6
+            self.report.add(Severity.INFO, lineno, indent + 1, "skipped a shell command line",
+                            line)
+            return
+        if self.table is None and line_kind(line) == LISTING:
+            raise _Stop
+        self.report.add(Severity.ERROR, lineno, indent + 1,
+                        "unrecognised line (not *table, :CHAIN, -A, COMMIT or # comment)", line)
+
+    def line(self, line: str, lineno: int) -> None:
+        c = line[0]
+        indent = 0
+        if c == " " or c == "\t":
+            indent = len(line) - len(line.lstrip())
+            c = line[indent]
+        if c == "[" or c == "-":
+            self.rule_line(line, lineno, indent, c)
+        elif c == ":":
+            self.chain_line(line, lineno, indent)
+        elif c == "*":
+            self.table_line_(line, lineno, indent)
+        elif c == "#":
+            self.comment_line(line, lineno, indent)
+        elif line.endswith("COMMIT") and line[indent:] == "COMMIT":
+            self.commit_line(line, lineno, indent)
+        else:
+            self.other_line(line, lineno, indent)
+
+
 def parse_save(
     lines: list[str],
     path: str,
@@ -62,268 +310,53 @@ def parse_save(
     strict: bool = False,
     family: Family = Family.IPV4,
     first_line: int = 1,
-    ruleset: Ruleset | None = None,
 ) -> tuple[Ruleset, int]:
     """Load iptables-save lines (no line endings) into a Ruleset (browsable; specs lazy).
 
     Returns the Ruleset and how many lines were consumed: fewer than given when another format
     starts after a table was committed (e.g. an `iptables -L` listing pasted after the dump).
     """
-    rs = ruleset if ruleset is not None else Ruleset(family=family, path=path)
-    if ruleset is None:
-        rs.format = "iptables-save"
-    report = Reporter(path, rs.diagnostics, strict)
-    resolver = make_resolver(rs, path, strict)
-    table: Table | None = None
-    table_line = 0
-    chains: dict[str, Chain] = {}
-    declared: set[str] = set()
-    last_name = ""
-    last_chain: Chain = Chain("")
-    saw_counters = False
-    seen_tables: dict[str, int] = {}
-    lineno = first_line - 1
-    last_text = ""
-    builtin_names: tuple[str, ...] = ()
-
-    def open_table(name: str, line: int) -> Table:
-        nonlocal chains, declared, last_name, last_chain, builtin_names
-        t = rs.ensure_table(name, line=line)
-        chains = t.chains
-        declared = set(chains)
-        last_name = ""
-        builtin_names = BUILTIN_CHAINS.get(name, ())
-        return t
-
+    rs = Ruleset(family=family, path=path, format="iptables-save")
+    loader = _SaveLoader(rs, path, strict)
+    rule_line = loader.rule_line
     consumed = len(lines)
-    for index, raw_line in enumerate(lines):
-        lineno += 1
-        line = raw_line.rstrip()
-        if not line:
-            continue
-        c = line[0]
-        if c == " " or c == "\t":
-            indent = len(line) - len(line.lstrip())
-            c = line[indent]
-        else:
-            indent = 0
-        last_text = line
-        if c == "[" or c == "-":
-            counters: Counters | None = None
-            k = indent
-            if c == "[":
-                j = line.find("]", k)
-                counters = _counters(line[k:j + 1]) if j > 0 else None
-                if counters is None:
-                    report.add(Severity.ERROR, lineno, k + 1,
-                               "bad counters: expected [PACKETS:BYTES]", line)
-                    if j < 0:
-                        continue
-                saw_counters = True
-                k = j + 1
-                while k < len(line) and line[k] in " \t":
-                    k += 1
-            parts = line[k:].split(None, 2)
-            if table is None and c == "-" and line_kind(line) == SPEC and (
-                    parts[0] != "-A" or rs.tables):
-                consumed = index
-                lineno -= 1
-                break
-            if not parts or parts[0] not in ("-A", "--append"):
-                what = parts[0] if parts else ""
-                if what in ("-I", "-N", "-P", "-D", "-R", "-X", "-F", "-Z", "-E"):
-                    msg = f"{what} is not an iptables-save line (only -A rules appear in a dump)"
+    last_text = ""
+    lineno = first_line - 1
+    rows = enumerate(lines)
+    while True:
+        try:
+            for index, raw_line in rows:
+                lineno = first_line + index
+                line = raw_line.rstrip()
+                if not line:
+                    continue
+                last_text = line
+                c = line[0]
+                if c == "[" or c == "-":  # the hot path: rules
+                    rule_line(line, lineno, 0, c)
                 else:
-                    msg = "expected '-A CHAIN' after the counters" if c == "[" else (
-                        f"unrecognised line {line[indent:indent + 20]!r}")
-                report.add(Severity.ERROR, lineno, k + 1, msg, line)
-                continue
-            if len(parts) < 2:
-                report.add(Severity.ERROR, lineno, k + len(parts[0]) + 1,
-                           "-A needs a chain name", line)
-                continue
-            name = parts[1]
-            if len(parts) == 3:
-                args_start = len(line) - len(parts[2])
-            else:
-                args_start = len(line)
-            if table is None:
-                report.add(Severity.ERROR, lineno, k + 1,
-                           "rule outside a table (no '*table' line before it); "
-                           "assuming *filter", line)
-                table = open_table("filter", lineno)
-                table_line = lineno
-            if name != last_name:
-                chain = chains.get(name)
-                if chain is None:
-                    if name not in builtin_names:
-                        report.add(Severity.ERROR, lineno, line.find(name, k + 2) + 1,
-                                   f"chain {name!r} is used but not declared "
-                                   f"(no ':{name} - [0:0]' line)", line)
-                    chain = table.ensure_chain(name, line=lineno)
-                    declared.add(name)
-                last_chain = chain
-                last_name = name
-            else:
-                chain = last_chain
-            # target name and jump/goto, found without parsing the whole rule
-            target_name: str | None = None
-            goto = False
-            ij = line.rfind(" -j ")
-            ig = line.rfind(" -g ")
-            pos = ij if ij > ig else ig
-            fast = False
-            if pos >= args_start - 1 and line.find('"', pos) < 0:
-                t0 = pos + 4
-                t1 = line.find(" ", t0)
-                target_name = line[t0:t1] if t1 >= 0 else line[t0:]
-                if target_name:
-                    goto = ig > ij
-                    fast = True
-            if not fast:
-                target_name, goto = target_of_words(line[args_start:])
-            rule = Rule(target_name=target_name, goto=goto, counters=counters, text=line,
-                        line=lineno, raw=args_start, resolver=resolver)
-            chain.append(rule)
-            if strict:
-                _ = rule.spec
-        elif c == ":":
-            body = line[indent + 1:]
-            parts = body.split()
-            if table is None:
-                report.add(Severity.ERROR, lineno, indent + 1,
-                           "chain declared outside a table (no '*table' line before it); "
-                           "assuming *filter", line)
-                table = open_table("filter", lineno)
-                table_line = lineno
-            if not parts:
-                report.add(Severity.ERROR, lineno, indent + 2, "missing chain name", line)
-                continue
-            name = parts[0]
-            policy_word = parts[1] if len(parts) > 1 else None
-            pcounters: Counters | None = None
-            if len(parts) > 2:
-                pcounters = _counters(parts[2])
-                if pcounters is None:
-                    report.add(Severity.ERROR, lineno, line.find(parts[2], indent) + 1,
-                               "bad chain counters: expected [PACKETS:BYTES]", line)
-            if len(parts) > 3:
-                report.add(Severity.WARNING, lineno,
-                           line.find(parts[3], indent + len(name)) + 1,
-                           "unexpected words after the chain counters", line)
-            if policy_word is None:
-                report.add(Severity.ERROR, lineno, len(line) + 1,
-                           f"chain {name!r} has no policy (use '-' for a user chain)", line)
-                policy_word = "-" if name not in builtin_names else "ACCEPT"
-            builtin = name in builtin_names or (
-                table.name not in KNOWN_TABLES and policy_word != "-")
-            policy: str | None = policy_word
-            if policy_word == "-":
-                policy = None
-                if name in builtin_names:
-                    report.add(Severity.ERROR, lineno, line.find(" -", indent) + 2,
-                               f"built-in chain {name} needs a policy (ACCEPT or DROP)", line)
-                    policy = "ACCEPT"
-            else:
-                if not builtin:
-                    report.add(Severity.ERROR, lineno, line.find(policy_word, indent + 1) + 1,
-                               f"user chain {name!r} cannot have a policy "
-                               f"(only built-in chains of {table.name} do)", line)
-                    builtin = True
-                elif policy_word not in VALID_POLICIES:
-                    report.add(Severity.WARNING, lineno,
-                               line.find(policy_word, indent + 1) + 1,
-                               f"unusual policy {policy_word!r}", line)
-            if name in declared and name in chains and chains[name].line != 0 and (
-                    chains[name].line != lineno):
-                existing = chains[name]
-                if existing.policy is not None or existing.rules or name not in builtin_names:
-                    report.add(Severity.ERROR, lineno, indent + 2,
-                               f"chain {name!r} declared twice (first at line {existing.line})",
-                               line)
-                existing.policy = policy
-                existing.policy_counters = pcounters
-                existing.builtin = builtin
-                continue
-            chain = chains.get(name)
-            if chain is None:
-                chain = table.add_chain(Chain(name, builtin=builtin, policy=policy,
-                                              policy_counters=pcounters, line=lineno))
-            else:
-                chain.policy, chain.policy_counters, chain.builtin = policy, pcounters, builtin
-                chain.line = lineno
-            declared.add(name)
-        elif c == "*":
-            name = line[indent + 1:].strip()
-            if table is not None:
-                report.add(Severity.ERROR, lineno, indent + 1,
-                           f"table {table.name!r} (line {table_line}) has no COMMIT before "
-                           f"this table starts", line)
-                _finish_table(table, report, lineno)
-            if not name or " " in name:
-                report.add(Severity.ERROR, lineno, indent + 2, "bad table name", line)
-                name = name.split()[0] if name else "filter"
-            elif name not in KNOWN_TABLES:
-                report.add(Severity.WARNING, lineno, indent + 2,
-                           f"unknown table {name!r} (known: raw, mangle, nat, filter, security)",
-                           line)
-            if name in seen_tables:
-                report.add(Severity.WARNING, lineno, indent + 1,
-                           f"table {name!r} appears again (first at line {seen_tables[name]}); "
-                           "its chains and rules are merged", line)
-            seen_tables.setdefault(name, lineno)
-            table = open_table(name, lineno)
-            table_line = lineno
-        elif c == "#":
-            if line.startswith("Generated by", indent + 1) or line.startswith(
-                    "# Generated by", indent):
-                m = _HEADER.match(line, indent)
-                if rs.generated is None:
-                    rs.generated = line[indent:].lstrip("# ").strip()
-                if m is not None:
-                    if m.group(1) == "ip6tables-save":
-                        rs.family = Family.IPV6
-                    if m.group(3) and rs.variant is None:
-                        rs.variant = m.group(3)
-                    elif m.group(2) and rs.variant is None and not m.group(3):
-                        rs.variant = "legacy" if m.group(2) >= "v1.8" else None
-            elif line.startswith("# Warning:", indent):
-                report.add(Severity.INFO, lineno, indent + 1, line[indent + 2:], line)
-        elif line[indent:] == "COMMIT":
-            if table is None:
-                report.add(Severity.WARNING, lineno, indent + 1, "COMMIT outside a table", line)
-            else:
-                _finish_table(table, report, lineno)
-                table = None
-        else:
-            prompt = prompt_args(line)
-            if prompt is not None:
-                if table is None and prompt_kind(*prompt) in (LISTING, SPEC):
-                    consumed = index
-                    lineno -= 1
-                    break
-                if prompt[0].startswith("ip6"):
-                    rs.family = Family.IPV6
-                report.add(Severity.INFO, lineno, indent + 1, "skipped a shell command line",
-                           line)
-                continue
-            if table is None and line_kind(line) == LISTING:
-                consumed = index
-                lineno -= 1
-                break
-            report.add(Severity.ERROR, lineno, indent + 1,
-                       "unrecognised line (not *table, :CHAIN, -A, COMMIT or # comment)", line)
-    if table is not None:
-        report.add(Severity.ERROR, lineno, len(last_text) + 1,
-                   f"table {table.name!r} (line {table_line}) has no COMMIT: "
-                   "the dump ends early (truncated?)", last_text)
-        _finish_table(table, report, lineno)
-    if saw_counters:
+                    loader.line(line, lineno)
+            break
+        except _Stop:
+            consumed = index
+            lineno -= 1
+            break
+        except ParseError:
+            raise
+        except Exception as exc:  # never a traceback: the line gets a diagnostic
+            loader.report.add(Severity.ERROR, lineno, 1,
+                              f"internal error while reading this line: {exc!r}", last_text)
+    if loader.table is not None:
+        loader.report.add(Severity.ERROR, lineno, len(last_text) + 1,
+                          f"table {loader.table.name!r} (line {loader.table_line}) has no "
+                          "COMMIT: the dump ends early (truncated?)", last_text)
+        _finish_table(loader.table, loader.report)
+    if loader.saw_counters:
         rs.format = "iptables-save -c"
     return rs, consumed
 
 
-def _finish_table(table: Table, report: Reporter, lineno: int) -> None:
+def _finish_table(table: Table, report: Reporter) -> None:
     """Table-level checks when a table ends: jumps to chains that do not exist."""
     chains = table.chains
     flagged: set[str] = set()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from parser.detect import LISTING, SAVE, TABLE_HINT, line_kind, prompt_args, prompt_kind
 from parser.diagnostics import Reporter
+from parser.errors import ParseError
 from parser.resolve import make_resolver, target_of_words
 from parser.save import KNOWN_TABLES, VALID_POLICIES
 from parser.tokens import TokenError, split_quoted
@@ -82,32 +83,25 @@ def infer_table(chains: set[str], targets: set[str]) -> str:
     return "filter"
 
 
-def parse_spec(
-    lines: list[str],
-    path: str,
-    *,
-    strict: bool = False,
-    family: Family = Family.IPV4,
-    first_line: int = 1,
-    table_hint: str | None = None,
-) -> tuple[Ruleset, int]:
-    """Load `iptables -S [-v]` lines; returns the Ruleset and how many lines were consumed
-    (fewer than given when another format starts, e.g. a `-L` listing after the dump)."""
-    rs = Ruleset(family=family, path=path, format="iptables -S")
-    report = Reporter(path, rs.diagnostics, strict)
-    resolver = make_resolver(rs, path, strict)
-    blocks: list[_Block] = [_Block(hint=table_hint)]
-    saw_counters = False
-    consumed = len(lines)
-    lineno = first_line - 1
-    for index, raw_line in enumerate(lines):
-        lineno += 1
+class _Stop(Exception):
+    """Another dump format starts here: stop consuming lines."""
+
+
+class _SpecLoader:
+    def __init__(self, rs: Ruleset, path: str, strict: bool, table_hint: str | None) -> None:
+        self.rs = rs
+        self.report = Reporter(path, rs.diagnostics, strict)
+        self.resolver = make_resolver(rs, path, strict)
+        self.blocks: list[_Block] = [_Block(hint=table_hint)]
+        self.saw_counters = False
+
+    def line(self, raw_line: str, lineno: int) -> None:
         line = raw_line.rstrip()
         stripped = line.lstrip()
         if not stripped:
-            continue
+            return
         indent = len(line) - len(stripped)
-        block = blocks[-1]
+        block = self.blocks[-1]
         c = stripped[0]
         if c == "-":
             op = stripped[:3]
@@ -119,40 +113,38 @@ def parse_spec(
             if op == "-P ":
                 if block.rules or block.new_chains or (
                         len(parts) > 1 and any(p[1] == parts[1] for p in block.policies)):
-                    blocks.append(_Block(start=lineno))
-                    block = blocks[-1]
+                    self.blocks.append(_Block(start=lineno))
+                    block = self.blocks[-1]
                 if len(parts) < 3:
-                    report.add(Severity.ERROR, lineno, len(line) + 1,
-                               "-P needs a chain and a policy", line)
-                    continue
+                    self.report.add(Severity.ERROR, lineno, len(line) + 1,
+                                    "-P needs a chain and a policy", line)
+                    return
                 rest = parts[2].split()
                 block.policies.append((lineno, parts[1], rest))
                 if len(rest) > 1:
-                    saw_counters = True
+                    self.saw_counters = True
             elif op == "-N ":
-                if block.rules and not block.new_chains and not block.policies:
-                    pass
                 if len(parts) < 2:
-                    report.add(Severity.ERROR, lineno, len(line) + 1, "-N needs a chain name",
-                               line)
-                    continue
+                    self.report.add(Severity.ERROR, lineno, len(line) + 1, "-N needs a chain name",
+                                    line)
+                    return
                 if len(parts) > 2:
-                    report.add(Severity.WARNING, lineno, line.find(parts[2], indent + 3) + 1,
-                               "unexpected words after the chain name", line)
+                    self.report.add(Severity.WARNING, lineno, line.find(parts[2], indent + 3) + 1,
+                                    "unexpected words after the chain name", line)
                 block.new_chains.append((lineno, parts[1], line))
             elif op == "-A ":
                 if len(parts) < 2:
-                    report.add(Severity.ERROR, lineno, len(line) + 1, "-A needs a chain name",
-                               line)
-                    continue
+                    self.report.add(Severity.ERROR, lineno, len(line) + 1, "-A needs a chain name",
+                                    line)
+                    return
                 name = parts[1]
                 args_start = len(line) - len(parts[2]) if len(parts) == 3 else len(line)
                 counters, bad = _counters_in(line, args_start)
                 if bad:
-                    report.add(Severity.ERROR, lineno, line.rfind(" -c ") + 2,
-                               "-c needs packet and byte counts", line)
+                    self.report.add(Severity.ERROR, lineno, line.rfind(" -c ") + 2,
+                                    "-c needs packet and byte counts", line)
                 if counters is not None:
-                    saw_counters = True
+                    self.saw_counters = True
                 target_name: str | None = None
                 goto = False
                 ij = line.rfind(" -j ")
@@ -165,31 +157,33 @@ def parse_spec(
                 if not target_name:
                     target_name, goto = target_of_words(line[args_start:])
                 rule = Rule(target_name=target_name, goto=goto, counters=counters, text=line,
-                            line=lineno, raw=args_start, resolver=resolver)
+                            line=lineno, raw=args_start, resolver=self.resolver)
                 block.rules.append(rule)
                 block.rule_chains.append(name)
             else:
-                report.add(Severity.ERROR, lineno, indent + 1,
-                           f"{parts[0]} is not an iptables -S line (expected -P, -N or -A)",
-                           line)
-            continue
+                self.report.add(Severity.ERROR, lineno, indent + 1,
+                                f"{parts[0]} is not an iptables -S line (expected -P, -N or -A)",
+                                line)
+            return
         hint = TABLE_HINT.match(line)
         if hint is None and c == "*" and stripped[1:].strip().isalnum():
             table = stripped[1:].strip()
             if not block.empty:
-                blocks.append(_Block(start=lineno))
-            blocks[-1].hint, blocks[-1].hint_line = table, lineno
-            continue
+                self.blocks.append(_Block(start=lineno))
+            self.blocks[-1].hint, self.blocks[-1].hint_line = table, lineno
+            return
         if hint is not None:
             if not block.empty:
-                blocks.append(_Block(start=lineno))
-            blocks[-1].hint, blocks[-1].hint_line = hint.group("table"), lineno
-            continue
+                self.blocks.append(_Block(start=lineno))
+            self.blocks[-1].hint, self.blocks[-1].hint_line = hint.group("table"), lineno
+            return
         prompt = prompt_args(stripped)
         if prompt is not None and prompt_kind(*prompt) in (LISTING, SAVE):
-            consumed = index
-            lineno -= 1
-            break
+            raise _Stop
+        if prompt is not None and not prompt[0]:
+            self.report.add(Severity.INFO, lineno, indent + 1, "skipped a shell prompt line",
+                            line)
+            return
         if prompt is not None:
             words = prompt[1].split()
             table = "filter"
@@ -199,24 +193,55 @@ def parse_spec(
                 elif w.startswith("-t") and len(w) > 2 and w[1] == "t":
                     table = w[2:]
             if prompt[0].startswith("ip6"):
-                rs.family = Family.IPV6
+                self.rs.family = Family.IPV6
             if not block.empty:
-                blocks.append(_Block(start=lineno))
-            blocks[-1].hint, blocks[-1].hint_line = table, lineno
-            report.add(Severity.INFO, lineno, indent + 1,
-                       f"skipped a shell command line (table {table})", line)
-            continue
+                self.blocks.append(_Block(start=lineno))
+            self.blocks[-1].hint, self.blocks[-1].hint_line = table, lineno
+            self.report.add(Severity.INFO, lineno, indent + 1,
+                            f"skipped a shell command line (table {table})", line)
+            return
         if c == "#":
-            continue
+            return
         kind = line_kind(line)
         if kind is not None and kind != "spec":
-            consumed = index
-            lineno -= 1
+            raise _Stop
+        self.report.add(Severity.ERROR, lineno, indent + 1,
+                        "unrecognised line (expected -P, -N or -A)", line)
+
+
+def parse_spec(
+    lines: list[str],
+    path: str,
+    *,
+    strict: bool = False,
+    family: Family = Family.IPV4,
+    first_line: int = 1,
+    table_hint: str | None = None,
+) -> tuple[Ruleset, int]:
+    """Load `iptables -S [-v]` lines; returns the Ruleset and how many lines were consumed
+    (fewer than given when another format starts, e.g. a `-L` listing after the dump)."""
+    rs = Ruleset(family=family, path=path, format="iptables -S")
+    loader = _SpecLoader(rs, path, strict, table_hint)
+    consumed = len(lines)
+    rows = enumerate(lines)
+    lineno = first_line - 1
+    while True:
+        try:
+            for index, raw_line in rows:
+                lineno = first_line + index
+                loader.line(raw_line, lineno)
             break
-        report.add(Severity.ERROR, lineno, indent + 1,
-                   "unrecognised line (expected -P, -N or -A)", line)
-    _build(rs, blocks, report, strict)
-    if saw_counters:
+        except _Stop:
+            consumed = index
+            break
+        except ParseError:
+            raise
+        except Exception as exc:  # never a traceback: the line gets a diagnostic
+            loader.report.add(Severity.ERROR, lineno, 1,
+                              f"internal error while reading this line: {exc!r}",
+                              lines[lineno - first_line].rstrip())
+    _build(rs, loader.blocks, loader.report, strict)
+    if loader.saw_counters:
         rs.format = "iptables -S -v"
     return rs, consumed
 

@@ -160,3 +160,36 @@ def test_forced_format() -> None:
     assert any("rule outside a table" in d.message for d in rs.errors)
     with pytest.raises(LoadError, match="unknown format"):
         load_text(SAVE_TEXT, format="yaml")
+
+
+def test_an_unexpected_exception_becomes_a_diagnostic_for_its_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import parser.save
+
+    def boom(args: str) -> tuple[str | None, bool]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(parser.save, "target_of_words", boom)
+    text = ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -s 1.2.3.4\n"
+            "-A INPUT -j DROP\nCOMMIT\n")
+    rs = load_text(text, "x.txt")
+    assert [d.one_line for d in rs.errors] == [
+        "x.txt:4:1: error: internal error while reading this line: RuntimeError('boom')"]
+    assert [r.target_name for r in rs.rules()] == ["ACCEPT", "DROP"]
+
+
+def test_an_unexpected_exception_while_resolving_becomes_a_diagnostic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import parser.rulespec
+
+    def boom(text: str, start: int = 0, family: Family = Family.IPV4) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(parser.rulespec, "spec_from_text", boom)
+    rs = load_text(SAVE_TEXT, "x.txt")
+    rule = next(rs.rules())
+    assert rule.spec.opaque == ("-j ACCEPT",)
+    assert [d.one_line for d in rs.errors] == [
+        "x.txt:3:10: error: internal error while parsing this rule: RuntimeError('boom')"]
