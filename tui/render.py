@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import IO
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
 from ruleset.graph import JumpGraph
@@ -81,28 +81,11 @@ GENERIC_WORDS: dict[str, str] = {
 }
 _GENERIC_ORDER = ("-p", "-s", "-d", "-i", "-o", "-f")
 
-# Match modules the packet stepper evaluates. Temporary: replaced by the stepper's registry
-# (ruleset.matches) when it lands; `known_modules()` prefers that registry when importable.
-FALLBACK_KNOWN_MODULES: frozenset[str] = frozenset({
-    "addrtype", "comment", "conntrack", "icmp", "icmp6", "icmpv6", "iprange", "length", "mac",
-    "mark", "connmark", "multiport", "physdev", "set", "state", "tcp", "udp",
-})
-
-
 def known_modules() -> frozenset[str]:
-    """Names of the match modules the stepper can evaluate (the rest are "unknown modules")."""
-    try:
-        from ruleset import matches  # the stepper's registry, once it exists
-    except ImportError:
-        return FALLBACK_KNOWN_MODULES
-    for attr in ("KNOWN_MODULES", "MODULES", "REGISTRY", "EVALUATORS"):
-        found = getattr(matches, attr, None)
-        if found:
-            return frozenset(found)
-    fn = getattr(matches, "known_modules", None)
-    if callable(fn):
-        return frozenset(fn())
-    return FALLBACK_KNOWN_MODULES
+    """Names of the match modules the stepper evaluates (the rest are "unknown modules")."""
+    from ruleset.matches import KNOWN_MODULES
+
+    return KNOWN_MODULES
 
 
 def unknown_modules(ruleset: Ruleset) -> list[str]:
@@ -178,12 +161,24 @@ def _values(opt: Option) -> str:
     return " ".join(quote(v) if (" " in v or not v) else v for v in opt.values)
 
 
-def option_text(opt: Option) -> Text:
-    """`dport 80`, `!syn`, `match-set NAME src`: an option without its dashes."""
+def option_name(name: str, owner: str | None = None) -> str:
+    """An option's name as shown: without its dashes, and without its owner's prefix
+    (`--physdev-in` of physdev is `in`, `--log-prefix` of LOG is `prefix`)."""
+    bare = name.lstrip("-")
+    if owner:
+        prefix = owner.lower() + "-"
+        if bare.lower().startswith(prefix) and len(bare) > len(prefix):
+            return bare[len(prefix):]
+    return bare
+
+
+def option_text(opt: Option, owner: str | None = None) -> Text:
+    """`dport 80`, `!syn`, `match-set NAME src`: an option without its dashes (and without
+    the prefix that repeats `owner`, its module or target name)."""
     text = Text()
     if opt.negated:
         text.append("!", style=NEGATION_STYLE)
-    text.append(opt.name.lstrip("-"), style=OPTION_STYLE)
+    text.append(option_name(opt.name, owner), style=OPTION_STYLE)
     if opt.values:
         text.append(" ")
         text.append(_values(opt))
@@ -212,15 +207,26 @@ def generic_text(spec: RuleSpec) -> Text:
     return Text(" ").join(parts)
 
 
+def _names_module(option: str, module: str) -> bool:
+    bare = option.lstrip("-").lower()
+    return bare == module or bare.endswith("-" + module)
+
+
 def match_text(match: Match, *, protocol: str | None = None) -> Text:
-    """`multiport dports 80,443`; the module name is dropped when it repeats `protocol`."""
+    """A match module and its options, readably: `multiport dports 80,443`,
+    `physdev in tap0 is-bridged`, `state RELATED,ESTABLISHED`, `match-set NAME src`.
+
+    The module name is left out when it repeats `protocol` (`-p tcp -m tcp`) or when the first
+    option says it (`--state`, `--match-set`); option names lose the module's prefix."""
     text = Text()
-    if match.module != protocol or not match.options:
+    module = match.module.lower()
+    first = match.options[0].name if match.options else ""
+    if module != protocol and (not match.options or not _names_module(first, module)):
         text.append(match.module, style=MODULE_STYLE)
     for opt in match.options:
         if text:
             text.append(" ")
-        text.append_text(option_text(opt))
+        text.append_text(option_text(opt, None if _names_module(opt.name, module) else module))
     return text
 
 
@@ -249,7 +255,7 @@ def matches_text(spec: RuleSpec) -> Text:
 def target_options_text(target: Target | None) -> Text:
     if target is None or not target.options:
         return Text("")
-    return Text(" ").join(option_text(o) for o in target.options)
+    return Text(" ").join(option_text(o, target.name) for o in target.options)
 
 
 def target_text(rule: Rule, chains: Iterable[str] | None = None, *,
@@ -368,12 +374,11 @@ def chain_header(chain: Chain, graph: JumpGraph | None = None, *,
 TARGET_WIDTH_MAX = 32
 
 
-def chain_rows(chain: Chain, chains: Iterable[str] | None = None, *,
-               show_counters: bool = True, header: bool = True) -> list[Text]:
-    """The rules of a chain as aligned lines: `#  pkts bytes  target  rule`.
-
-    Lines are not wrapped or padded (print them with `soft_wrap=True`); the target column is
-    as wide as the longest target name up to TARGET_WIDTH_MAX."""
+def chain_row_parts(chain: Chain, chains: Iterable[str] | None = None, *,
+                    show_counters: bool = True, header: bool = True) -> list[tuple[Text, Text]]:
+    """The rules of a chain as (columns, rule) pairs: the aligned `#  pkts bytes  target`
+    columns (padded to the rule column) and the rule body. The target column is as wide as
+    the longest target name, up to TARGET_WIDTH_MAX."""
     names = frozenset(chains) if chains is not None else (
         frozenset(chain.table.chains) if chain.table is not None else None)
     cells: list[tuple[str, Text, Text, Text, Text]] = []
@@ -386,7 +391,7 @@ def chain_rows(chain: Chain, chains: Iterable[str] | None = None, *,
     w_bytes = max([5, *(len(c[2]) for c in cells)])
     w_target = min(TARGET_WIDTH_MAX, max([6, *(len(c[3]) for c in cells)]))
 
-    def line(pos: Text, pkts: Text, byts: Text, target: Text, body: Text) -> Text:
+    def columns(pos: Text, pkts: Text, byts: Text, target: Text) -> Text:
         out = Text()
         out.append(" " * (w_pos - len(pos)))
         out.append_text(pos)
@@ -397,33 +402,69 @@ def chain_rows(chain: Chain, chains: Iterable[str] | None = None, *,
             out.append_text(byts)
         out.append("  ")
         out.append_text(target)
-        if body:
-            out.append(" " * max(w_target - len(target), 0) + "  ")
-            out.append_text(body)
-        out.rstrip()
+        out.append(" " * max(w_target - len(target), 0) + "  ")
         return out
 
-    rows: list[Text] = []
+    rows: list[tuple[Text, Text]] = []
     if header:
         dim = "dim"
-        rows.append(line(Text("#", style=dim), Text("pkts", style=dim), Text("bytes", style=dim),
-                         Text("target", style=dim), Text("rule", style=dim)))
+        rows.append((columns(Text("#", style=dim), Text("pkts", style=dim),
+                             Text("bytes", style=dim), Text("target", style=dim)),
+                     Text("rule", style=dim)))
     for pos, pkts, byts, target, body in cells:
-        rows.append(line(Text(pos, style="dim"), pkts, byts, target, body))
+        rows.append((columns(Text(pos, style="dim"), pkts, byts, target), body))
     return rows
+
+
+def chain_rows(chain: Chain, chains: Iterable[str] | None = None, *,
+               show_counters: bool = True, header: bool = True) -> list[Text]:
+    """The rules of a chain as aligned, unwrapped lines: `#  pkts bytes  target  rule`."""
+    rows = []
+    for columns, body in chain_row_parts(chain, chains, show_counters=show_counters,
+                                         header=header):
+        line = columns + body
+        line.rstrip()
+        rows.append(line)
+    return rows
+
+
+class HangingRow:
+    """Fixed columns, then a body that wraps under itself (a hanging indent) when the line
+    is wider than the console; printed with `soft_wrap=True` it stays one line."""
+
+    MIN_BODY = 24
+
+    def __init__(self, columns: Text, body: Text) -> None:
+        self.columns = columns
+        self.body = body
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        indent = self.columns.cell_len
+        avail = options.max_width - indent
+        if (options.no_wrap or not self.body or avail < self.MIN_BODY
+                or self.body.cell_len <= avail):
+            line = self.columns + self.body
+            line.rstrip()
+            yield line
+            return
+        lines = self.body.wrap(console, avail)
+        for i, part in enumerate(lines):
+            line = (self.columns if i == 0 else Text(" " * indent)) + part
+            line.rstrip()
+            yield line
 
 
 def chain_listing(chain: Chain, graph: JumpGraph | None = None, *,
                   show_counters: bool = True, unreachable: bool | None = None) -> Group:
-    """A chain header and its rules (or `(no rules)`)."""
+    """A chain header and its rules (or `(no rules)`), indented by two spaces."""
     if unreachable is None:
         unreachable = bool(graph is not None and not chain.builtin
                            and chain.name not in graph.reachable())
     header = chain_header(chain, graph, unreachable=unreachable)
     if not chain.rules:
         return Group(header, Text("  (no rules)", style="dim"))
-    rows = chain_rows(chain, show_counters=show_counters)
-    return Group(header, *(Text("  ") + row for row in rows))
+    parts = chain_row_parts(chain, show_counters=show_counters)
+    return Group(header, *(HangingRow(Text("  ") + columns, body) for columns, body in parts))
 
 
 def table_header(table: Table) -> Text:
@@ -436,13 +477,8 @@ def table_header(table: Table) -> Text:
 
 
 def has_counters(ruleset: Ruleset) -> bool:
-    """Whether the dump carried counters (any rule or policy has them)."""
-    for chain in ruleset.chains():
-        if chain.policy_counters is not None:
-            return True
-        if any(rule.counters is not None for rule in chain.rules):
-            return True
-    return False
+    """Whether the dump carried rule counters (policy counters show in the chain headers)."""
+    return any(rule.counters is not None for rule in ruleset.rules())
 
 
 def table_listing(table: Table, *, chains: Sequence[str] | None = None,

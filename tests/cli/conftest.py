@@ -55,12 +55,15 @@ def _plain_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
         ) -> Callable[..., Result]:
-    """`cli("check", path, stdin="...")` runs `tui.cli.main` in-process."""
+    """`cli("check", path, stdin="...")` runs `tui.cli.main` in-process, in the repository
+    (relative sample paths work and appear as given in the output)."""
     from tui.cli import main
 
-    def run(*args: str, stdin: str | None = None) -> Result:
+    monkeypatch.chdir(REPO)
+    def run(*args: str, stdin: str | bytes | None = None) -> Result:
         if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+            data = stdin.encode() if isinstance(stdin, str) else stdin
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
         capsys.readouterr()
         code = main(list(args))
         captured = capsys.readouterr()

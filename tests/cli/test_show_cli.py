@@ -3,6 +3,7 @@ unknown names, colour, bad input."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def test_colour_forced(cli_subprocess: Cli) -> None:
 def test_no_color_env_wins(cli_subprocess: Cli) -> None:
     result = cli_subprocess("show", NEUTRON, color=True, env={"NO_COLOR": "1"})
     assert result.code == 0
-    assert "\x1b[3" not in result.out
+    assert re.search(r"\x1b\[(?:\d+;)*3[0-8][;m]", result.out) is None  # no foreground colour
+    assert "\x1b[1m" in result.out  # bold stays
 
 
 def test_stdin(cli: Cli) -> None:
@@ -130,7 +132,7 @@ def test_bad_line_listing_still_shown(cli: Cli, write_file: Callable[[str, str],
     no_traceback(result)
     assert result.code == 1
     assert "Chain web (1 reference)" in result.out
-    assert f"{path}:10:" in result.err and "    what is this" in result.err
+    assert f"{path}:9:1: error: " in result.err and "    what is this" in result.err
 
 
 CORPUS_FILES = [
@@ -149,3 +151,18 @@ def test_corpus_golden(cli: Cli, golden: Callable[[str, str], None],
     assert result.code == 0, result.err
     out = result.out.replace(str(path), relative, 1)
     golden("show-corpus-" + relative.replace("/", "-"), out)
+
+
+def test_terminal_width_wraps_under_the_rule_column(golden: Callable[[str, str], None]) -> None:
+    import io
+
+    from parser.load import load_path
+    from tui import render
+
+    buf = io.StringIO()
+    console = render.make_console(file=buf, width=100, no_color=True)
+    console.print(render.ruleset_listing(load_path(str(REPO / NEUTRON))))
+    text = buf.getvalue().replace(str(REPO / NEUTRON), NEUTRON)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert not any(line.endswith(" ") for line in text.splitlines())
+    golden("show-neutron-width-100.txt", text)

@@ -124,11 +124,11 @@ def test_rule_summary() -> None:
     assert summaries == [
         "tcp src 10.0.0.0/8 in !eth0 dport 22 !syn → ssh-in  /* ssh [bold]from[/] lan :smile: */",
         "conntrack ctstate RELATED,ESTABLISHED → ACCEPT",
-        "udp dport 53 → REJECT reject-with icmp-port-unreachable",
+        "udp dport 53 → REJECT with icmp-port-unreachable",
         "all → ssh-in [goto]",
         "frobnicate level 9 → NOSUCH",
         "dst 1.2.3.4/32 (no target)",
-        'all → LOG log-prefix "dropped: "',
+        'all → LOG prefix "dropped: "',
     ]
     first = render.rule_summary(rules[0], names, counters=True, position=True).plain
     assert first.startswith("#1 [10:840] tcp ")

@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(unknown_name_message("chain", args.chain, names, where))
 
     out = render.make_console()
-    out.print(render.ruleset_listing(ruleset, table=args.table, chain=args.chain))
+    # A terminal gets rules wrapped under their rule column; a pipe gets one line per rule.
+    out.print(render.ruleset_listing(ruleset, table=args.table, chain=args.chain),
+              soft_wrap=not out.is_terminal)
     if loaded.error is not None:
         err.print(render.load_error_text(loaded.path, loaded.error), soft_wrap=True)
     for diag in loaded.diagnostics:
