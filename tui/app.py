@@ -46,7 +46,7 @@ class LoadFailedScreen(Screen[None]):
 
 
 class IptscopeApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "iptscope"
     COMMANDS = App.COMMANDS | {ChainProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -178,5 +178,3 @@ def run_app(app: IptscopeApp) -> int:
     app.run()
     return 0
 
-
-CSS_FILE = Path(__file__).with_name("app.tcss")

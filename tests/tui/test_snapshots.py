@@ -21,7 +21,8 @@ def _relative(ruleset: Any, name: str) -> Any:
 
 
 def test_main_screen(snap_compare: Any) -> None:
-    app = IptscopeApp(Explorer(_relative(neutron(), "samples/neutron/iptables-L-vn-line-numbers.txt")))
+    listing = _relative(neutron(), "samples/neutron/iptables-L-vn-line-numbers.txt")
+    app = IptscopeApp(Explorer(listing))
 
     async def run_before(pilot: Any) -> None:
         screen = app.screen

@@ -193,7 +193,7 @@ class LiveMainScreen(MainScreen):
             text.append("  " + extra)
         from textual.widgets import Static
 
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(text, layout=False)
 
     def action_pause(self) -> None:
         self.paused = not self.paused

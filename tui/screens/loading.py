@@ -14,6 +14,19 @@ from textual.worker import get_current_worker
 from tui.messages import LoadProgressed, RulesetsLoaded
 
 
+def warm_up(ruleset: object) -> None:
+    """Resolve the specs of the rules the main screen shows first (this imports the rule
+    grammar), here in the loader thread rather than on the UI thread at first paint."""
+    from tui.explorer import Explorer
+
+    explorer = Explorer(ruleset)  # type: ignore[arg-type]
+    first = explorer.first_chain()
+    if first is not None:
+        chain = explorer.chain(*first)
+        for rule in (chain.rules[:60] if chain is not None else []):
+            _ = rule.spec
+
+
 class LoadingScreen(Screen[None]):
     DEFAULT_CSS = """
     LoadingScreen Label { width: 100%; content-align: center middle; }
@@ -27,16 +40,17 @@ class LoadingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Middle(), Center():
             yield Label(f"Loading {', '.join(self.paths) or 'stdin'}…", id="loading-label")
-            yield ProgressBar(total=None, show_eta=False, id="loading-bar")
+            # determinate (files done / files): an indeterminate bar animates at 60 fps and
+            # takes the GIL from the loader thread
+            yield ProgressBar(total=max(1, len(self.paths)), show_eta=False, id="loading-bar")
 
     def on_mount(self) -> None:
         self._load()
 
     @work(thread=True, exclusive=True, group="load", description="load rule dumps")
     def _load(self) -> None:
-        from parser.load import load_path
-
         from parser.errors import LoadError, ParseError
+        from parser.load import load_path
 
         worker = get_current_worker()
         rulesets = []
@@ -48,7 +62,9 @@ class LoadingScreen(Screen[None]):
             self.post_message(LoadProgressed(i, total, f"Loading {path}…"))
             start = time.perf_counter()
             try:
-                rulesets.append(load_path(path))
+                ruleset = load_path(path)
+                warm_up(ruleset)
+                rulesets.append(ruleset)
             except (LoadError, ParseError, OSError) as exc:
                 errors.append(f"{path}: {exc}")
             except Exception as exc:  # never crash on input: show it
@@ -59,6 +75,5 @@ class LoadingScreen(Screen[None]):
 
     def on_load_progressed(self, message: LoadProgressed) -> None:
         bar = self.query_one(ProgressBar)
-        if message.total > 1:
-            bar.update(total=message.total, progress=message.done)
+        bar.update(total=max(1, message.total), progress=message.done)
         self.query_one("#loading-label", Label).update(message.label)

@@ -85,6 +85,17 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
         self.reload()
+        self._warm_graphs()
+
+    @work(thread=True, exclusive=True, group="warm", description="build jump graphs")
+    def _warm_graphs(self) -> None:
+        """Jump graphs and reachability of every table, off the UI thread, so that the first
+        visit to a 20,000-chain nat table is as quick as the rest."""
+        worker = get_current_worker()
+        for name in list(self.explorer.ruleset.tables):
+            if worker.is_cancelled:
+                return
+            self.explorer.graphs[name].reachable()
 
     def reload(self) -> None:
         """Show the explorer's ruleset from scratch (after loading or a what-if edit)."""
@@ -154,7 +165,11 @@ class MainScreen(Screen[None]):
         self._show(Location(table, chain, cursor, trail))
         if reveal:
             self.query_one(ChainTree).reveal(table, chain)
-        self.refresh_bindings()
+        self._refresh_history_bindings()
+
+    def _refresh_history_bindings(self) -> None:
+        """Back and Forward stay in the footer whether or not there is somewhere to go (they
+        say so when not): redrawing the footer on every jump would cost more than the jump."""
 
     def follow(self, rule: Rule) -> bool:
         target = self.explorer.jump_target(rule)
@@ -188,7 +203,7 @@ class MainScreen(Screen[None]):
     def _reveal_current(self) -> None:
         if self.location is not None:
             self.query_one(ChainTree).reveal(self.location.table, self.location.chain)
-        self.refresh_bindings()
+        self._refresh_history_bindings()
 
     def _update_breadcrumb(self) -> None:
         loc = self.location
@@ -205,7 +220,7 @@ class MainScreen(Screen[None]):
                 what = f"policy {chain.policy}" if chain.builtin else (
                     f"{len(self.explorer.graphs[loc.table].references(loc.chain))} references")
                 crumb.append(f"   {len(chain.rules)} rules, {what}", style="dim")
-        self.query_one("#breadcrumb", Static).update(crumb)
+        self.query_one("#breadcrumb", Static).update(crumb, layout=False)
 
     def _update_detail(self, rule: Rule | None) -> None:
         heat = None
@@ -236,7 +251,7 @@ class MainScreen(Screen[None]):
             text.append("  [unchanged hidden]", style="bold")
         if extra:
             text.append("  " + extra)
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(text, layout=False)
 
     # -- events --
 
@@ -434,10 +449,6 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("toggle_unchanged", "hottest"):
             return self.explorer.heat is not None
-        if action == "back":
-            return True if self.back_stack else None
-        if action == "forward":
-            return True if self.forward_stack else None
         if action in ("toggle_filter", "next_hit", "previous_hit"):
             return self.search_query is not None
         if action == "diagnostics":

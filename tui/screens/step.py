@@ -26,6 +26,7 @@ from tui.explorer import Explorer
 from tui.session import PacketRequest, Session, save_session
 from tui.widgets.rule_view import RowMark, RuleView
 from tui.widgets.step_panes import (
+    log_text,
     packet_text,
     reasons_text,
     stack_text,
@@ -124,6 +125,7 @@ class StepScreen(Screen[None]):
                 yield Static(id="step-stack")
                 yield Static(id="step-now")
                 yield Static(id="step-reasons")
+                yield Static(id="step-log")
         yield Static(id="step-verdict")
         yield Input(placeholder="what-if: an iptables command, e.g. -I FORWARD 1 -s 14.52.45.2 "
                     "-d 14.52.45.10 -p udp -j ACCEPT   (Enter applies, Esc cancels)", id="whatif")
@@ -460,14 +462,15 @@ class StepScreen(Screen[None]):
             if index is not None:
                 view.cursor = index
         self.query_one("#step-packet", Static).update(packet_text(
-            self.request.summary(), len(steps), self.edits))
+            self.request.summary(), len(steps), self.edits), layout=False)
         self.query_one("#step-stack", Static).update(stack_text(current))
         self.query_one("#step-now", Static).update(
             packet_text_now(current, self.packet))
         self.query_one("#step-reasons", Static).update(reasons_text(current))
+        self.query_one("#step-log", Static).update(log_text(steps))
         trace = self._trace_if_done()
         self.query_one("#step-verdict", Static).update(
-            verdict_text(trace, self.message, self.stepper.walker.assumptions))
+            verdict_text(trace, self.message, self.stepper.walker.assumptions), layout=False)
         self.refresh_bindings()
 
     def _first_chain(self) -> tuple[str, str]:

@@ -145,3 +145,26 @@ def trace_markdown(summary: str, steps: list[Step], trace: Trace | None,
     if edits:
         out += ["", "## What-if edits", "", "```sh", *edits, "```"]
     return "\n".join(out) + "\n"
+
+
+def log_text(steps: list[Step], limit: int = 14) -> Text:
+    """The last steps taken, newest last, each with its result."""
+    text = Text(f"Steps ({len(steps)})", style="bold underline")
+    text.append("\n")
+    if len(steps) > limit:
+        text.append(f"  … {len(steps) - limit} earlier\n", style="dim")
+    for step in steps[-limit:]:
+        if step.kind is StepKind.RULE:
+            shown = step.assumed if step.assumed is not None else step.result
+            mark = {MATCH: "✓", NO_MATCH: "✗", UNKNOWN: "?"}[shown]
+            style = RESULT_STYLE[step.result]
+        else:
+            mark, style = "↩" if step.kind is StepKind.RETURN else "■", "bold"
+        text.append(f" {mark} ", style=style)
+        text.append(step_title(step))
+        if step.taken is MATCH and step.target and step.kind is StepKind.RULE:
+            text.append(f" → {step.target}", style="bold")
+        if step.result is UNKNOWN:
+            text.append(" (assumed)", style="yellow")
+        text.append("\n")
+    return text
