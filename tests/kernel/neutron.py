@@ -58,7 +58,7 @@ def run_story(backend: str = "nft", *, trace: bool = False, collect_dumps: bool 
             node.node.restore(seed_ruleset(), backend=backend, counters=True)
             dumps: dict[str, dict[str, str]] = {}
             if collect_dumps:
-                dumps["loaded"] = dump_formats(node.node, backend=backend)
+                dumps["loaded"] = dump_formats(node.node, backend=backend, prompts=False)
             if trace and backend == "nft":
                 node.node.restore(
                     "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
@@ -68,12 +68,12 @@ def run_story(backend: str = "nft", *, trace: bool = False, collect_dumps: bool 
             before = node.send(Packet(**STORY_PACKET, ident=0x5EED), to_port="tap6746373c-01",
                                trace=use_trace)
             if collect_dumps:
-                dumps["dropped"] = dump_formats(node.node, backend=backend)
+                dumps["dropped"] = dump_formats(node.node, backend=backend, prompts=False)
             node.node.iptables(*FIX, backend=backend)
             after = node.send(Packet(**{**STORY_PACKET, "sport": 40001}, ident=0x5EEE),
                               to_port="tap6746373c-01", trace=use_trace)
             if collect_dumps:
-                dumps["fixed"] = dump_formats(node.node, backend=backend)
+                dumps["fixed"] = dump_formats(node.node, backend=backend, prompts=False)
             return StoryRun(backend, before, after, dumps)
         finally:
             node.close()
