@@ -184,6 +184,36 @@ def _classify_failure(argv: Sequence[str], is_ssh: bool, rc: int, stderr: str) -
 # Incremental parsing
 
 
+# Re-polled copies are built without the keyword-argument constructors (object creation is
+# most of a re-poll's cost), setting exactly the slots those constructors set; if the model's
+# slots ever change, the constructors are used instead.
+_RULE_SLOTS = frozenset(("_raw", "_resolver", "_spec", "chain", "counters", "edited", "goto",
+                         "line", "position", "target_name", "text"))
+_CHAIN_SLOTS = frozenset(("builtin", "line", "name", "policy", "policy_counters", "references",
+                          "rules", "table"))
+_FAST_OBJECTS = (frozenset(Rule.__slots__) == _RULE_SLOTS
+                 and frozenset(Chain.__slots__) == _CHAIN_SLOTS)
+
+
+def _copy_chain(ch: Chain, table: Table) -> Chain:
+    """A new empty Chain like `ch`, added to `table`."""
+    if not _FAST_OBJECTS:
+        return table.add_chain(Chain(ch.name, builtin=ch.builtin, policy=ch.policy,
+                                     policy_counters=ch.policy_counters,
+                                     references=ch.references, line=ch.line))
+    nc: Chain = object.__new__(Chain)
+    nc.name = ch.name
+    nc.table = table
+    nc.builtin = ch.builtin
+    nc.policy = ch.policy
+    nc.policy_counters = ch.policy_counters
+    nc.references = ch.references
+    nc.rules = []
+    nc.line = ch.line
+    table.chains[ch.name] = nc
+    return nc
+
+
 class _FromRoot:
     """A resolver for re-polled copies of a rule: the spec of the rule first parsed from the
     same text (its own resolver runs once, whichever copy asks first)."""
@@ -384,12 +414,11 @@ class IncrementalParser:
         for t in prev.tables.values():
             nt = rs.add_table(Table(t.name, line=t.line))
             for ch in t.chains.values():
-                chains.append(nt.add_chain(Chain(
-                    ch.name, builtin=ch.builtin, policy=ch.policy,
-                    policy_counters=ch.policy_counters, references=ch.references,
-                    line=ch.line)))
+                chains.append(_copy_chain(ch, nt))
         text_is_line = layout.text_is_line
         header_full = layout.header_full
+        fast_objects = _FAST_OBJECTS
+        new_rule = object.__new__
         n = -1
         for line, old, obj in zip(lines, layout.lines, layout.objects, strict=True):
             n += 1
@@ -425,7 +454,22 @@ class IncrementalParser:
                 else:
                     return None
             root = obj.root
-            if root.resolved:
+            if fast_objects:
+                nr = new_rule(Rule)
+                nr.target_name = root.target_name
+                nr.goto = root.goto
+                nr.counters = counters
+                nr.text = line if text_is_line else root.text
+                nr.line = root.line
+                nr.edited = False
+                nr._raw = None
+                if root.resolved:
+                    nr._spec = root.spec
+                    nr._resolver = None
+                else:
+                    nr._spec = None
+                    nr._resolver = obj.resolver
+            elif root.resolved:
                 nr = Rule(target_name=root.target_name, goto=root.goto, counters=counters,
                           text=line if text_is_line else root.text, line=root.line,
                           spec=root.spec)

@@ -187,3 +187,21 @@ def test_record_then_diff(pair: Pair, tmp_path: Path,
     assert data["changes"][0]["delta_packets"] % 2 == 0
     assert main(["diff", str(out), "--from", "2", "--to", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["changes"] == []
+
+
+@pytest.mark.kernel
+def test_not_root_says_cap_net_admin_and_sudo(pair: Pair) -> None:
+    """The real iptables-save run as nobody (inside the lab namespace) is refused: the poller
+    says CAP_NET_ADMIN is needed and suggests sudo."""
+    import shutil
+
+    from ruleset.live import NotPermitted
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv not installed")
+    cmd = (f"ip netns exec {pair.a.name} setpriv --reuid=65534 --regid=65534 --clear-groups "
+           "iptables-save -c")
+    result = Poller(load_text, cmd=cmd).poll_once()
+    assert isinstance(result.error, NotPermitted), result.error
+    assert "CAP_NET_ADMIN" in str(result.error) and "sudo" in str(result.error)
+    assert result.snapshot is None
