@@ -74,7 +74,7 @@ class IptscopeApp(App[None]):
         self.session_path = session_path
         self.live = live
         self.step_packet = step_packet
-        self.export_dir = export_dir or os.getcwd()
+        self.export_dir = export_dir or os.environ.get("IPTSCOPE_EXPORT_DIR") or os.getcwd()
         self.last_packet: Any = None
 
     def on_mount(self) -> None:

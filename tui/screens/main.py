@@ -26,7 +26,7 @@ from tui.widgets.chain_tree import ChainRef, ChainTree
 from tui.widgets.rule_detail import RuleDetail, detail_text
 from tui.widgets.rule_view import RowMark, RuleView
 
-SEARCH_MARK = RowMark("●", "bold yellow")
+SEARCH_MARK = RowMark("»", "bold yellow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +243,8 @@ class MainScreen(Screen[None]):
         if self.explorer.delta_summary:
             text.append("  " + self.explorer.delta_summary, style="bold")
         if self.search_query is not None:
-            found = f"  search: {len(self.hits)} {self.search_query.describe()}"
+            q = self.search_query
+            found = f"  /{q.text}: {len(self.hits)} hits ({q.kind}; n/N next, f filter)"
             text.append(found, style="yellow")
             if self.filter_to_hits:
                 text.append(" [filtered]", style="bold yellow")
