@@ -163,13 +163,24 @@ class Trace:
     def rule_steps(self) -> list[Step]:
         return [s for s in self.steps if s.kind in (StepKind.RULE, StepKind.POLICY)]
 
+    def matched_rules(self) -> set[RuleRef]:
+        """See the module-level `matched_rules`."""
+        return matched_rules(self)
+
+    def matched_policies(self) -> set[tuple[str, str]]:
+        return matched_policies(self)
+
 
 class NeedChoice(Exception):
     """Raised inside the walk when an UNKNOWN rule needs an outcome (explore mode)."""
 
 
 class UnknownPath(ValueError):
-    pass
+    """A path other than input, forward or output."""
+
+
+class PacketFamilyError(ValueError):
+    """An IPv4 packet given to an IPv6 ruleset or the other way round."""
 
 
 _COMPILED: dict[Family, dict[int, tuple[RuleSpec, tuple[Check, ...]]]] = {
@@ -213,6 +224,9 @@ class Walker:
     ) -> None:
         self.rs = ruleset
         self.family = ruleset.family
+        if packet.family is not ruleset.family:
+            raise PacketFamilyError(f"an {packet.family.value} packet cannot cross an "
+                                    f"{ruleset.family.value} ruleset")
         self.path = _as_path(path)
         self.start_path = self.path
         self.start_packet = packet
@@ -431,7 +445,9 @@ class Walker:
         kind, cont = StepKind.RULE, Action.CONTINUE
         while idx < n:
             rule = rules[idx]
-            spec = rule.spec
+            spec = rule._spec
+            if spec is None:
+                spec = rule.spec
             hit = cache.get(id(spec))
             checks = hit[1] if hit is not None and hit[0] is spec else compiled(rule, family)
             for check in checks:
