@@ -5,7 +5,8 @@ Sources (:func:`build_command`):
 
 - this host: ``iptables-save -c`` (``ip6tables-save -c`` with ``ipv6=True``);
 - another host: ``ssh -o BatchMode=yes ... HOST -- iptables-save -c`` (the system ssh, batch
-  mode, the remote command as an argument list: never a local shell);
+  mode, the remote command as an argument list: never a local shell; with ``cmd`` too, that
+  command runs remotely, e.g. ``sudo -n iptables-save -c``);
 - any command that prints a dump (``--cmd "ip netns exec NS iptables-save -c"``, split with
   :func:`shlex.split` and run without a shell).
 
@@ -131,7 +132,9 @@ def build_command(
     if ssh:
         if ssh.startswith("-"):
             raise ValueError(f"bad ssh host {ssh!r}")
-        return ["ssh", *ssh_options, ssh, "--", *words]
+        # ssh joins the words after the host with spaces for the remote shell: quote each so
+        # that the remote side sees exactly these words (locally there is no shell at all).
+        return ["ssh", *ssh_options, ssh, "--", *(shlex.quote(w) for w in words)]
     return words
 
 

@@ -284,3 +284,37 @@ def test_pairing_property(before: list[int], after: list[int], data: st.DataObje
     assert len(d.rules) == len(set(before) | set(after))
     same = diff_rulesets(a, a)
     assert all(r.delta.zero and r.status is Status.UNCHANGED for r in same.rules)
+
+
+def iptables_rounded(n: int) -> tuple[int, int]:
+    """(value * unit, unit) as `iptables -L -v` without -x prints n (xtables_print_num)."""
+    if n <= 99999:
+        return n, 1
+    unit = 1
+    while True:
+        n = (n + 500) // 1000
+        unit *= 1000
+        if n <= 9999 or unit == 1000**5:
+            return n * unit, unit
+
+
+def rounded(packets: int, nbytes: int) -> Counters:
+    p, pu = iptables_rounded(packets)
+    b, bu = iptables_rounded(nbytes)
+    return Counters(p, b, exact=pu == 1 and bu == 1, packets_unit=pu, bytes_unit=bu)
+
+
+counts = st.integers(0, 10**13)
+
+
+@settings(max_examples=300, deadline=None)
+@given(p0=counts, b0=counts, dp=counts, db=counts)
+def test_rounded_bounds_hold_the_true_delta(p0: int, b0: int, dp: int, db: int) -> None:
+    """Whatever the true counters, the bounds of a delta between two rounded figures hold the
+    true growth, and growth is never mistaken for a reset."""
+    before, after = rounded(p0, b0), rounded(p0 + dp, b0 + db)
+    d = counter_delta(before, after)
+    assert not d.reset
+    assert d.packets_min <= dp <= d.packets_max
+    assert d.bytes_min <= db <= d.bytes_max
+    assert d.approximate == (not (before.exact and after.exact))

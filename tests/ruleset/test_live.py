@@ -85,6 +85,9 @@ def test_build_command() -> None:
     assert ssh[0] == "ssh" and "BatchMode=yes" in ssh
     assert ssh[-4:] == ["root@fw1", "--", "iptables-save", "-c"]
     assert build_command(ssh="fw1", ipv6=True)[-2:] == ["ip6tables-save", "-c"]
+    remote = build_command(ssh="fw1", cmd="sudo -n ip netns exec 'my ns' iptables-save -c")
+    assert remote[remote.index("--") + 1:] == [
+        "sudo", "-n", "ip", "netns", "exec", "'my ns'", "iptables-save", "-c"]
     with pytest.raises(ValueError, match="ssh host"):
         build_command(ssh="-oProxyCommand=x")
     with pytest.raises(ValueError, match="empty"):

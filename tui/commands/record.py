@@ -21,13 +21,13 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between polls (default 2)")
     parser.add_argument("-6", "--ipv6", action="store_true",
                         help="poll ip6tables-save -c instead of iptables-save -c")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--ssh", metavar="HOST",
+    parser.add_argument("--ssh", metavar="HOST",
                         help="run the dump command on HOST over ssh (batch mode, no password "
                              "prompt)")
-    source.add_argument("--cmd", metavar="CMD",
+    parser.add_argument("--cmd", metavar="CMD",
                         help="any command printing a dump, e.g. \"ip netns exec NS "
-                             "iptables-save -c\" (split like a shell would, run without one)")
+                             "iptables-save -c\" (split like a shell would, run without one; "
+                             "on HOST with --ssh, e.g. \"sudo -n iptables-save -c\")")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
