@@ -39,6 +39,7 @@ from parser.listing_names import (
     tcp_flag_names,
 )
 from ruleset.model import Family, Match, Option
+from ruleset.spec import PROTOCOL_NAMES
 
 __all__ = ["Extra", "parse_extra"]
 
@@ -118,8 +119,16 @@ iprange_element = _element(
     "iprange match")
 _IPRANGE_OPTS = re.compile(r"(?P<dir>source|destination) IP range\s+(?P<neg>!\s*)?(?P<val>\S+)")
 length_element = _element(r"length\s+(?P<neg>!\s*)?(?P<val>\S+)", "length match")
+# `limit:` starts both the limit match (`limit: avg 10/sec burst 5`) and hashlimit
+# (`limit: up to 10/sec burst 20 mode srcip htable-expire 30000`; -L never prints its name).
+_HASHLIMIT_KEYS = (r"htable-size|htable-max|htable-gcinterval|htable-expire|srcmask|dstmask"
+                   r"|rate-interval")
 limit_element = _element(
-    r"limit:\s+avg\s+(?P<rate>\S+)\s+burst\s+(?P<burst>\d+)", "limit match")
+    r"limit:\s+(?:avg\s+(?P<rate>\S+)\s+burst\s+(?P<burst>\d+)"
+    r"|(?P<hash>up to|above)\s+(?P<hrate>\S+)(?:\s+burst\s+(?P<hburst>\d+))?"
+    rf"(?:\s+mode\s+(?P<mode>\S+))?(?P<opts>(?:\s+(?:{_HASHLIMIT_KEYS})\s+\S+)*))",
+    "limit / hashlimit match")
+_HASHLIMIT_OPTS = re.compile(rf"(?P<key>{_HASHLIMIT_KEYS})\s+(?P<val>\S+)")
 recent_element = _element(
     r"recent:(?P<opts>(?:\s+(?:SET|CHECK|UPDATE|REMOVE|reap|TTL-Match)(?!\S)"
     r"|\s+(?:seconds|hit_count|name|side|mask):\s+\S+)*)",
@@ -129,7 +138,7 @@ _RECENT_OPTS = re.compile(
     r"|(?P<key>seconds|hit_count|name|side|mask):\s+(?P<val>\S+)")
 owner_element = _element(
     r"owner\s+(?:(?P<what>UID|GID|PID|SID|CMD)\s+match\s+(?P<val>\S+)"
-    r"|(?P<socket>socket)\s+exists(?!\S))",
+    r"(?P<suppl>\s+incl\.\s+suppl\.\s+groups)?|(?P<socket>socket)\s+exists(?!\S))",
     "owner match")
 statistic_element = _element(
     r"statistic\s+mode\s+(?:(?P<random>random)\s+(?P<rneg>!\s+)?probability\s+(?P<prob>\S+)"
@@ -160,6 +169,62 @@ rpfilter_element = _element(
     r"rpfilter(?P<opts>(?:\s+(?:loose|validmark|accept-local|invert)(?!\S))*)",
     "rpfilter match")
 nfacct_element = _element(r"nfacct-name\s+(?P<val>\S+)", "nfacct match")
+
+# Less common modules (not required by the brief; structured where -L prints enough).
+socket_element = _element(
+    r"socket(?P<opts>(?:\s+--(?:transparent|nowildcard|restore-skmark))*)(?!\S)", "socket match")
+tos_element = _element(r"tos\s+match\s*(?P<neg>!)?(?P<val>\S+)", "tos match")
+connlimit_element = _element(
+    r"#conn\s+(?P<dir>src|dst)/(?P<mask>\d+)\s+(?P<op><=|>)\s+(?P<val>\d+)", "connlimit match")
+esp_element = _element(r"(?P<module>esp|ah)\s+spis?:(?P<neg>!)?(?P<val>\S+)", "esp/ah match")
+quota_element = _element(r"quota:\s+(?P<val>\d+)\s+bytes", "quota match")
+cpu_element = _element(r"cpu\s+(?P<neg>!\s*)?(?P<val>\d+)(?!\S)", "cpu match")
+cgroup_element = _element(r"cgroup\s+(?P<neg>!\s*)?(?P<val>\S+)", "cgroup match")
+connlabel_element = _element(r"connlabel\s+(?P<neg>!\s*)?(?P<val>\S+)", "connlabel match")
+realm_element = _element(r"realm\s+(?P<neg>!\s*)?(?P<val>\S+)", "realm match")
+devgroup_element = _element(
+    r"(?P<opts>(?:!\s*)?(?:src|dst)-group\s+\S+(?:\s+(?:!\s*)?(?:src|dst)-group\s+\S+)?)",
+    "devgroup match")
+_DEVGROUP_OPTS = re.compile(r"(?P<neg>!\s*)?(?P<name>src|dst)-group\s+(?P<val>\S+)")
+ecn_element = _element(
+    r"ECN\s+match(?P<opts>(?:\s+!?(?:CWR|ECE|ECT=\d+))*)(?!\S)", "ecn match")
+_ECN_OPTS = re.compile(r"(?P<neg>!)?(?:(?P<flag>CWR|ECE)|ECT=(?P<ect>\d+))")
+connbytes_element = _element(
+    r"connbytes\s+(?P<neg>!\s*)?(?P<val>\S+)\s+connbytes\s+mode\s+(?P<mode>\S+)"
+    r"\s+connbytes\s+direction\s+(?P<dir>\S+)",
+    "connbytes match")
+cluster_element = _element(
+    r"cluster\s+(?P<neg>!\s*)?node_mask=(?P<mask>\S+)\s+total_nodes=(?P<total>\d+)"
+    r"\s+hash_seed=(?P<seed>\S+)",
+    "cluster match")
+u32_element = _element(r'u32\s+(?P<neg>!\s*)?"(?P<val>[^"]*)"', "u32 match")
+frag_element = _element(
+    r"frag(?P<opts>(?:\s+(?:ids?:!?\S+|length:!?\d+|reserved|first|more|last))*)(?!\S)",
+    "frag match")
+_FRAG_OPTS = re.compile(
+    r"ids?:(?P<ineg>!)?(?P<id>\S+)|length:(?P<lneg>!)?(?P<len>\d+)"
+    r"|(?P<flag>reserved|first|more|last)")
+rt_element = _element(
+    r"rt(?P<opts>(?:\s+(?:type:!?\d+|segslefts?:!?\S+|length:!?\d+|reserved"
+    r"|0-addrs\s+\S+|0-not-strict))*)(?!\S)",
+    "rt match")
+_RT_OPTS = re.compile(
+    r"type:(?P<tneg>!)?(?P<type>\d+)|segslefts?:(?P<sneg>!)?(?P<segs>\S+)"
+    r"|length:(?P<lneg>!)?(?P<len>\d+)|(?P<flag>reserved|0-not-strict)|0-addrs\s+(?P<addrs>\S+)")
+hbh_element = _element(r"(?P<module>hbh|dst)\s+length:(?P<neg>!)?(?P<val>\d+)", "hbh/dst match")
+mh_element = _element(r"mh\s+(?P<neg>!)?(?P<val>\S+)", "mh match")
+ipv6header_element = _element(
+    r"ipv6header\s+flags:(?P<neg>!)?(?P<val>\S+)(?P<soft>\s+soft)?(?!\S)", "ipv6header match")
+string_element = _element(
+    r'STRING\s+match\s+(?P<neg>!)?\s*"(?P<val>.*?)"(?=\s|$)\s+ALGO\s+name\s+(?P<algo>\S+)'
+    r"(?:\s+FROM\s+(?P<from>\d+))?(?:\s+TO\s+(?P<to>\d+))?(?P<icase>\s+ICASE)?",
+    "string match")
+time_element = _element(
+    r"TIME(?:\s+from\s+(?P<start>\S+)\s+to\s+(?P<stop>\S+))?(?:\s+on\s+(?P<days>\S+))?"
+    r"(?:\s+on\s+(?P<monthdays>\S+)\s+day\s+of\s+month)?"
+    r"(?:\s+starting\s+from\s+(?P<datestart>\S+))?(?:\s+until\s+(?P<datestop>\S+))?"
+    r"(?P<contiguous>\s+contiguous)?(?P<utc>\s+UTC)?(?!\S)",
+    "time match")
 
 # Targets -------------------------------------------------------------------------------------
 
@@ -210,6 +275,32 @@ nfqueue_element = _element(
     "NFQUEUE options")
 _NFQUEUE_OPTS = re.compile(r"(?P<key>num|balance)\s+(?P<val>\S+)|(?P<flag>bypass|cpu-fanout)")
 checksum_element = _element(r"CHECKSUM\s+fill", "CHECKSUM options")
+notrack_element = _element(r"NOTRACK(?!\S)", "NOTRACK (as -L shows -j NOTRACK: target CT)")
+ttl_target_element = _element(
+    r"(?P<kind>TTL|HL)\s+(?P<op>set to|decrement by|increment by)\s+(?P<val>\d+)",
+    "TTL/HL options")
+classify_element = _element(
+    r"CLASSIFY\s+set\s+(?P<major>[0-9A-Fa-f]+):(?P<minor>[0-9A-Fa-f]+)", "CLASSIFY options")
+connsecmark_element = _element(r"CONNSECMARK\s+(?P<op>save|restore)(?!\S)",
+                               "CONNSECMARK options")
+tos_target_element = _element(r"(?P<kind>TOS|DSCP)\s+set\s+(?P<val>\S+)", "TOS/DSCP options")
+ecn_target_element = _element(r"ECN\s+TCP\s+remove", "ECN options")
+tee_element = _element(r"TEE\s+gw:(?P<gw>\S+)(?:\s+oif=(?P<oif>\S+))?", "TEE options")
+tproxy_element = _element(
+    r"TPROXY\s+redirect\s+(?P<ip>\S+):(?P<port>\d+)(?:\s+mark\s+(?P<mark>\S+))?",
+    "TPROXY options")
+audit_element = _element(r"AUDIT\s+(?P<type>accept|drop|reject)(?!\S)", "AUDIT options")
+set_target_element = _element(
+    r"(?P<opts>(?:add-set|del-set)\s+\S+\s+\S+(?:\s+(?:exist|timeout\s+\d+))*"
+    r"(?:\s+(?:add-set|del-set)\s+\S+\s+\S+(?:\s+(?:exist|timeout\s+\d+))*)*)",
+    "SET options")
+_SET_TARGET_OPTS = re.compile(
+    r"(?P<op>add-set|del-set)\s+(?P<name>\S+)\s+(?P<dims>\S+)|(?P<exist>exist)(?!\S)"
+    r"|timeout\s+(?P<timeout>\d+)")
+netmap_element = _element(r"to:(?P<to>\S+)", "NETMAP options")
+rateest_element = _element(
+    r"name\s+(?P<name>\S+)\s+interval\s+(?P<interval>\S+)\s+ewmalog\s+(?P<ewmalog>\S+)",
+    "RATEEST options")
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,10 +437,24 @@ def _build_length(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
 
 
 def _build_limit(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    if res.get("hash"):
+        return _build_hashlimit(res)
     options = [Option("--limit", (str(res["rate"]),))]
     if res["burst"] != "5":  # iptables-save omits the default burst
         options.append(Option("--limit-burst", (str(res["burst"]),)))
     return [Match("limit", tuple(options))]
+
+
+def _build_hashlimit(res: Groups) -> list[Match]:
+    kind = "--hashlimit-upto" if res["hash"] == "up to" else "--hashlimit-above"
+    options = [Option(kind, (str(res["hrate"]),))]
+    if res.get("hburst"):
+        options.append(Option("--hashlimit-burst", (str(res["hburst"]),)))
+    if res.get("mode"):
+        options.append(Option("--hashlimit-mode", (str(res["mode"]).replace("-", ","),)))
+    for m in _opts(res, _HASHLIMIT_OPTS):
+        options.append(Option(f"--hashlimit-{m.group('key')}", (m.group("val"),)))
+    return [Match("hashlimit", tuple(options))]
 
 
 _RECENT_OPS = {"SET": "--set", "CHECK": "--rcheck", "UPDATE": "--update", "REMOVE": "--remove"}
@@ -387,7 +492,10 @@ def _build_owner(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     if res.get("socket"):
         return [Match("owner", (Option("--socket-exists", (), neg),))]
     value, negated = _value(res, "val", neg)
-    return [Match("owner", (Option(f"--{str(res['what']).lower()}-owner", (value,), negated),))]
+    options = [Option(f"--{str(res['what']).lower()}-owner", (value,), negated)]
+    if res.get("suppl"):
+        options.append(Option("--suppl-groups"))
+    return [Match("owner", tuple(options))]
 
 
 def _build_statistic(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
@@ -455,7 +563,10 @@ def _build_policy(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     options: list[Option] = []
     for m in _opts(res, _POLICY_OPTS):
         if m.group("key"):
-            options.append(Option("--" + m.group("key"), (m.group("val"),)))
+            value = m.group("val")
+            if m.group("key") == "proto" and value.isdigit():  # -L prints `proto 50`
+                value = PROTOCOL_NAMES.get(int(value), value)
+            options.append(Option("--" + m.group("key"), (value,)))
         elif m.group("flag") == "strict":
             options.append(Option("--strict"))
         else:
@@ -470,6 +581,178 @@ def _build_rpfilter(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
 
 def _build_nfacct(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     return [Match("nfacct", (Option("--nfacct-name", (str(res["val"]),)),))]
+
+
+def _single(module: str, option: str) -> Builder:
+    """Builder of a one-option match whose element has `val` (and maybe `neg`) groups."""
+
+    def build(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+        value, negated = _value(res, "val", neg)
+        return [Match(module, (Option(option, (value,), negated),))]
+
+    return build
+
+
+def _build_socket(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    return [Match("socket", tuple(Option(w) for w in str(res.get("opts") or "").split()))]
+
+
+def _build_connlimit(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    above = "--connlimit-upto" if res["op"] == "<=" else "--connlimit-above"
+    side = "--connlimit-daddr" if res["dir"] == "dst" else "--connlimit-saddr"
+    return [Match("connlimit", (
+        Option(above, (str(res["val"]),)),
+        Option("--connlimit-mask", (str(res["mask"]),)),
+        Option(side),
+    ))]
+
+
+def _build_esp(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    module = str(res["module"])
+    value, negated = _value(res, "val", neg)
+    return [Match(module, (Option(f"--{module}spi", (value,), negated),))]
+
+
+def _build_devgroup(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options = [Option(f"--{m.group('name')}-group", (m.group("val"),), bool(m.group("neg")))
+               for m in _opts(res, _DEVGROUP_OPTS)]
+    return [Match("devgroup", tuple(options))]
+
+
+def _build_ecn(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options: list[Option] = []
+    for m in _opts(res, _ECN_OPTS):
+        if m.group("flag"):
+            options.append(Option(f"--ecn-tcp-{m.group('flag').lower()}", (),
+                                  bool(m.group("neg"))))
+        else:
+            options.append(Option("--ecn-ip-ect", (m.group("ect"),), bool(m.group("neg"))))
+    return [Match("ecn", tuple(options))]
+
+
+def _build_connbytes(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
+    return [Match("connbytes", (
+        Option("--connbytes", (value,), negated),
+        Option("--connbytes-mode", (str(res["mode"]),)),
+        Option("--connbytes-dir", (str(res["dir"]),)),
+    ))]
+
+
+def _build_cluster(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    return [Match("cluster", (
+        Option("--cluster-local-nodemask", (str(res["mask"]),), neg or bool(res.get("neg"))),
+        Option("--cluster-total-nodes", (str(res["total"]),)),
+        Option("--cluster-hash-seed", (str(res["seed"]),)),
+    ))]
+
+
+def _build_u32(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    return [Match("u32", (Option("--u32", (str(res["val"]),), neg or bool(res.get("neg"))),))]
+
+
+def _build_frag(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options: list[Option] = []
+    for m in _opts(res, _FRAG_OPTS):
+        if m.group("id"):
+            options.append(Option("--fragid", (m.group("id"),), bool(m.group("ineg"))))
+        elif m.group("len"):
+            options.append(Option("--fraglen", (m.group("len"),), bool(m.group("lneg"))))
+        else:
+            flag = m.group("flag")
+            options.append(Option("--fragres" if flag == "reserved" else f"--frag{flag}"))
+    return [Match("frag", tuple(options))]
+
+
+def _build_rt(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options: list[Option] = []
+    for m in _opts(res, _RT_OPTS):
+        if m.group("type"):
+            options.append(Option("--rt-type", (m.group("type"),), bool(m.group("tneg"))))
+        elif m.group("segs"):
+            options.append(Option("--rt-segsleft", (m.group("segs"),), bool(m.group("sneg"))))
+        elif m.group("len"):
+            options.append(Option("--rt-len", (m.group("len"),), bool(m.group("lneg"))))
+        elif m.group("addrs"):
+            options.append(Option("--rt-0-addrs", (m.group("addrs"),)))
+        else:
+            flag = m.group("flag")
+            options.append(Option("--rt-0-res" if flag == "reserved" else "--rt-0-not-strict"))
+    return [Match("rt", tuple(options))]
+
+
+def _build_hbh(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    module = str(res["module"])
+    value, negated = _value(res, "val", neg)
+    return [Match(module, (Option(f"--{module}-len", (value,), negated),))]
+
+
+_MH_TYPES = {
+    "binding-refresh-request": 0, "brr": 0, "home-test-init": 1, "hoti": 1,
+    "careof-test-init": 2, "coti": 2, "home-test": 3, "hot": 3, "careof-test": 4, "cot": 4,
+    "binding-update": 5, "bu": 5, "binding-acknowledgement": 6, "ba": 6, "binding-error": 7,
+    "be": 7,
+}
+_IPV6_HEADERS = (("hop-by-hop", 0x80), ("ipv6-opts", 0x40), ("ipv6-route", 0x20),
+                 ("ipv6-frag", 0x10), ("ah", 0x08), ("esp", 0x04), ("ipv6-nonxt", 0x02),
+                 ("protocol", 0x01))
+
+
+def _build_mh(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
+    value = ":".join(str(_MH_TYPES.get(part, part)) for part in value.split(":"))
+    return [Match("mh", (Option("--mh-type", (value,), negated),))]
+
+
+def _build_ipv6header(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value, negated = _value(res, "val", neg)
+    if value.lower().startswith("0x"):
+        try:
+            bits = int(value, 16)
+        except ValueError:
+            bits = -1
+        if bits >= 0:
+            value = ",".join(name for name, bit in _IPV6_HEADERS if bits & bit)
+    options = [Option("--header", (value,), negated)]
+    if res.get("soft"):
+        options.append(Option("--soft"))
+    return [Match("ipv6header", tuple(options))]
+
+
+def _build_string(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    value = str(res["val"])
+    kind = "--hex-string" if re.fullmatch(r"\|[0-9A-Fa-f ]+\|", value) else "--string"
+    options = [Option(kind, (value,), neg or bool(res.get("neg"))),
+               Option("--algo", (str(res["algo"]),))]
+    if res.get("from"):
+        options.append(Option("--from", (str(res["from"]),)))
+    if res.get("to"):
+        options.append(Option("--to", (str(res["to"]),)))
+    if res.get("icase"):
+        options.append(Option("--icase"))
+    return [Match("string", tuple(options))]
+
+
+_TIME_DATESTOP_DEFAULT = "2038-01-19T03:14:07"  # iptables-save prints it when -L shows no `until`
+
+
+def _build_time(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
+    options: list[Option] = []
+    if res.get("start"):
+        options.append(Option("--timestart", (str(res["start"]),)))
+        options.append(Option("--timestop", (str(res["stop"]),)))
+    if res.get("monthdays"):
+        options.append(Option("--monthdays", (str(res["monthdays"]),)))
+    if res.get("days"):
+        options.append(Option("--weekdays", (str(res["days"]),)))
+    if res.get("datestart"):
+        options.append(Option("--datestart", (str(res["datestart"]),)))
+    options.append(Option("--datestop", (str(res.get("datestop") or _TIME_DATESTOP_DEFAULT),)))
+    if not res.get("utc"):
+        options.append(Option("--kerneltz"))
+    if res.get("contiguous"):
+        options.append(Option("--contiguous"))
+    return [Match("time", tuple(options))]
 
 
 # Targets ---------------------------------------------------------------------------------
@@ -596,6 +879,77 @@ def _build_checksum(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
     return (Option("--checksum-fill"),)
 
 
+def _build_nothing(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return ()
+
+
+_TTL_OPS = {"set to": "set", "decrement by": "dec", "increment by": "inc"}
+
+
+def _build_ttl_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    kind = str(res["kind"]).lower()
+    return (Option(f"--{kind}-{_TTL_OPS[str(res['op'])]}", (str(res["val"]),)),)
+
+
+def _build_classify(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    value = f"{int(str(res['major']), 16):04x}:{int(str(res['minor']), 16):04x}"
+    return (Option("--set-class", (value,)),)
+
+
+def _build_connsecmark(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (Option(f"--{res['op']}"),)
+
+
+def _build_tos_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (Option(f"--set-{str(res['kind']).lower()}", (str(res["val"]),)),)
+
+
+def _build_ecn_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (Option("--ecn-tcp-remove"),)
+
+
+def _build_tee(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    options = [Option("--gateway", (str(res["gw"]),))]
+    if res.get("oif"):
+        options.append(Option("--oif", (str(res["oif"]),)))
+    return tuple(options)
+
+
+def _build_tproxy(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    options = [Option("--on-port", (str(res["port"]),)), Option("--on-ip", (str(res["ip"]),))]
+    if res.get("mark"):
+        options.append(Option("--tproxy-mark", (str(res["mark"]),)))
+    return tuple(options)
+
+
+def _build_audit(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (Option("--type", (str(res["type"]),)),)
+
+
+def _build_set_target(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    options: list[Option] = []
+    for m in _opts(res, _SET_TARGET_OPTS):
+        if m.group("op"):
+            options.append(Option("--" + m.group("op"), (m.group("name"), m.group("dims"))))
+        elif m.group("exist"):
+            options.append(Option("--exist"))
+        else:
+            options.append(Option("--timeout", (m.group("timeout"),)))
+    return tuple(options)
+
+
+def _build_netmap(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (Option("--to", (str(res["to"]),)),)
+
+
+def _build_rateest(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
+    return (
+        Option("--rateest-name", (str(res["name"]),)),
+        Option("--rateest-interval", (str(res["interval"]),)),
+        Option("--rateest-ewmalog", (str(res["ewmalog"]),)),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Dispatch tables: first word of an item -> (element, builder)
 # --------------------------------------------------------------------------------------------
@@ -637,6 +991,28 @@ MATCH_ELEMENTS: dict[str, Entry] = {
     "policy": (policy_element, _build_policy),
     "rpfilter": (rpfilter_element, _build_rpfilter),
     "nfacct-name": (nfacct_element, _build_nfacct),
+    "socket": (socket_element, _build_socket),
+    "tos": (tos_element, _single("tos", "--tos")),
+    "#conn": (connlimit_element, _build_connlimit),
+    "esp": (esp_element, _build_esp), "ah": (esp_element, _build_esp),
+    "quota:": (quota_element, _single("quota", "--quota")),
+    "cpu": (cpu_element, _single("cpu", "--cpu")),
+    "cgroup": (cgroup_element, _single("cgroup", "--cgroup")),
+    "connlabel": (connlabel_element, _single("connlabel", "--label")),
+    "realm": (realm_element, _single("realm", "--realm")),
+    "src-group": (devgroup_element, _build_devgroup),
+    "dst-group": (devgroup_element, _build_devgroup),
+    "ECN": (ecn_element, _build_ecn),
+    "connbytes": (connbytes_element, _build_connbytes),
+    "cluster": (cluster_element, _build_cluster),
+    "u32": (u32_element, _build_u32),
+    "TIME": (time_element, _build_time),
+    "frag": (frag_element, _build_frag),
+    "rt": (rt_element, _build_rt),
+    "hbh": (hbh_element, _build_hbh), "dst": (hbh_element, _build_hbh),
+    "mh": (mh_element, _build_mh),
+    "ipv6header": (ipv6header_element, _build_ipv6header),
+    "STRING": (string_element, _build_string),
 }
 
 _nat: Entry = (nat_element, _build_nat)
@@ -660,13 +1036,31 @@ TARGET_ELEMENTS: dict[str, dict[str, Entry]] = {
     "TCPMSS": {"TCPMSS": (tcpmss_target_element, _build_tcpmss_target)},
     "NFQUEUE": {"NFQUEUE": (nfqueue_element, _build_nfqueue)},
     "CHECKSUM": {"CHECKSUM": (checksum_element, _build_checksum)},
+    "NOTRACK": {"NOTRACK": (notrack_element, _build_nothing)},
+    "TTL": {"TTL": (ttl_target_element, _build_ttl_target)},
+    "HL": {"HL": (ttl_target_element, _build_ttl_target)},
+    "CLASSIFY": {"CLASSIFY": (classify_element, _build_classify)},
+    "CONNSECMARK": {"CONNSECMARK": (connsecmark_element, _build_connsecmark)},
+    "TOS": {"TOS": (tos_target_element, _build_tos_target)},
+    "DSCP": {"DSCP": (tos_target_element, _build_tos_target)},
+    "ECN": {"ECN": (ecn_target_element, _build_ecn_target)},
+    "TEE": {"TEE": (tee_element, _build_tee)},
+    "TPROXY": {"TPROXY": (tproxy_element, _build_tproxy)},
+    "AUDIT": {"AUDIT": (audit_element, _build_audit)},
+    "SET": {"add-set": (set_target_element, _build_set_target),
+            "del-set": (set_target_element, _build_set_target)},
+    "NETMAP": {"to:": (netmap_element, _build_netmap)},
+    "RATEEST": {"name": (rateest_element, _build_rateest)},
 }
 
 KNOWN_MATCH_MODULES = frozenset({
     "tcp", "udp", "sctp", "dccp", "udplite", "multiport", "state", "conntrack", "mac",
     "physdev", "set", "comment", "mark", "connmark", "addrtype", "iprange", "length", "limit",
     "recent", "owner", "statistic", "icmp", "icmp6", "tcpmss", "pkttype", "dscp", "helper",
-    "ttl", "hl", "policy", "rpfilter", "nfacct",
+    "ttl", "hl", "policy", "rpfilter", "nfacct", "socket", "tos", "connlimit", "esp", "ah",
+    "quota", "cpu", "cgroup", "connlabel", "realm", "devgroup", "ecn", "connbytes", "cluster",
+    "u32", "time", "hashlimit", "frag", "rt", "hbh", "dst", "mh", "string",
+    "ipv6header",
 })
 
 
@@ -719,28 +1113,29 @@ def _parse_items(text: str, pos: int, ctx: _Ctx) -> _Result:
             nxt = _WORD_AT.match(text, after)
             if nxt is not None:
                 neg, key_word, key_start = True, nxt.group(1), nxt.start(1)
-        entry = _lookup(key_word, MATCH_ELEMENTS)
-        kind = "match"
-        if entry is None:
-            entry = _lookup(key_word, target_table)
-            kind = "target"
-        if entry is not None:
+        # A word may start a match and a target's options (`DSCP match 0x02` / `DSCP set 0x0a`).
+        for kind, table in (("match", MATCH_ELEMENTS), ("target", target_table)):
+            entry = _lookup(key_word, table)
+            if entry is None:
+                continue
             element, builder = entry
             # The element's compiled pattern, run in place: the same match `parse_string` makes
             # at this position, without its per-call set-up (a 55,000-rule dump has ~100,000
             # items).
             found = element.re.match(text, key_start)
-            if found is not None:
-                flush()
-                built = builder(found.groupdict(), neg, ctx)
-                if kind == "match":
-                    out.matches.extend(built)  # type: ignore[arg-type]
-                else:
-                    out.target_options.extend(built)  # type: ignore[arg-type]
-                pos = found.end()
+            if found is None:
                 continue
-        unknown.append(word)
-        pos = after
+            flush()
+            built = builder(found.groupdict(), neg, ctx)
+            if kind == "match":
+                out.matches.extend(built)  # type: ignore[arg-type]
+            else:
+                out.target_options.extend(built)  # type: ignore[arg-type]
+            pos = found.end()
+            break
+        else:
+            unknown.append(word)
+            pos = after
     flush()
     return out
 

@@ -64,7 +64,9 @@ _ANY_ADDRESS = frozenset({"0.0.0.0/0", "::/0", "anywhere", "0/0"})
 _ANY_IFACE = frozenset({"*", "any"})
 _NAT_TARGETS = (" DNAT ", " SNAT ", " MASQUERADE ", " REDIRECT ", " NETMAP ")
 _RAW_TARGETS = (" NOTRACK ", " CT ")
-_PROTOCOL_WORDS = frozenset(PROTOCOL_NAMES.values()) | {"icmpv6", "ip", "ipv6-icmp"}
+# /etc/protocols aliases -L may print -> the name iptables-save prints.
+_PROTOCOL_ALIASES = {"icmpv6": "ipv6-icmp", "mobility-header": "mh", "ipv6-mh": "mh"}
+_PROTOCOL_WORDS = frozenset(PROTOCOL_NAMES.values()) | {"ip", "ipv6-icmp"} | set(_PROTOCOL_ALIASES)
 
 
 @dataclass(slots=True)
@@ -338,6 +340,8 @@ def _parse_row(line: str, layout: _Layout) -> _Row:
     source, destination = parts[j], parts[j + 1]
     extra = parts[j + 2] if len(parts) > j + 2 else ""
     goto = extra.startswith("[goto]")
+    if target == "CT" and extra.endswith("NOTRACK"):  # `-j NOTRACK` lists as target CT
+        target = "NOTRACK"
     return _Row(num, counters, target, goto,
                 (prot, opt, iface_in, iface_out, source, destination, extra), missing_opt)
 
@@ -379,8 +383,7 @@ def _protocol(value: str) -> Option | None:
     value = value.lower()
     if value in ("all", "0") and not negated:
         return None
-    if value == "icmpv6":
-        value = "ipv6-icmp"
+    value = _PROTOCOL_ALIASES.get(value, value)
     return Option("-p", (value,), negated)
 
 

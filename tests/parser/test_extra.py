@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from parser.extra import KNOWN_MATCH_MODULES, MATCH_ELEMENTS, TARGET_ELEMENTS, parse_extra
+from parser.extra import (
+    KNOWN_MATCH_MODULES,
+    MATCH_ELEMENTS,
+    TARGET_ELEMENTS,
+    Extra,
+    parse_extra,
+)
 from ruleset.model import Family, Match, Option
 
 
@@ -262,3 +268,95 @@ def test_elements_are_pyparsing_grammar(text: str, expected: tuple[Match, ...]) 
     result = element.parse_string(body)
     assert result[0].strip()
     assert element.name
+
+
+# Less common modules and targets, as iptables 1.8.9 prints them (from the kernel catalog).
+MORE_MATCHES: list[tuple[str, tuple[Match, ...]]] = [
+    ("limit: up to 10/sec burst 20 mode srcip",
+     (m("hashlimit", opt("--hashlimit-upto", "10/sec"), opt("--hashlimit-burst", "20"),
+        opt("--hashlimit-mode", "srcip")),)),
+    ("limit: above 100/sec burst 5 mode srcip-dstport htable-expire 30000",
+     (m("hashlimit", opt("--hashlimit-above", "100/sec"), opt("--hashlimit-burst", "5"),
+        opt("--hashlimit-mode", "srcip,dstport"), opt("--hashlimit-htable-expire", "30000")),)),
+    ("owner GID match 1000 incl. suppl. groups",
+     (m("owner", opt("--gid-owner", "1000"), opt("--suppl-groups")),)),
+    ("socket --transparent", (m("socket", opt("--transparent")),)),
+    ("tos match0x10/0x3f", (m("tos", opt("--tos", "0x10/0x3f")),)),
+    ("#conn src/32 > 20", (m("connlimit", opt("--connlimit-above", "20"),
+                             opt("--connlimit-mask", "32"), opt("--connlimit-saddr")),)),
+    ("esp spis:256:512", (m("esp", opt("--espspi", "256:512")),)),
+    ("ah spi:500", (m("ah", opt("--ahspi", "500")),)),
+    ("quota: 1000000 bytes", (m("quota", opt("--quota", "1000000")),)),
+    ("cpu 0", (m("cpu", opt("--cpu", "0")),)),
+    ("cgroup 1", (m("cgroup", opt("--cgroup", "1")),)),
+    ("connlabel 1", (m("connlabel", opt("--label", "1")),)),
+    ("realm 0x1", (m("realm", opt("--realm", "0x1")),)),
+    ("src-group 0x1", (m("devgroup", opt("--src-group", "0x1")),)),
+    ("ECN match CWR", (m("ecn", opt("--ecn-tcp-cwr")),)),
+    ("connbytes 10000 connbytes mode bytes connbytes direction both",
+     (m("connbytes", opt("--connbytes", "10000"), opt("--connbytes-mode", "bytes"),
+        opt("--connbytes-dir", "both")),)),
+    ("cluster node_mask=0x00000001 total_nodes=2 hash_seed=0xdeadbeef",
+     (m("cluster", opt("--cluster-local-nodemask", "0x00000001"),
+        opt("--cluster-total-nodes", "2"), opt("--cluster-hash-seed", "0xdeadbeef")),)),
+    ('u32 "0x0>>0x16&0x3c@0x0>>0x10=0x50"',
+     (m("u32", opt("--u32", "0x0>>0x16&0x3c@0x0>>0x10=0x50")),)),
+    ("TIME from 09:00:00 to 17:00:00 on Mon,Tue,Wed,Thu,Fri UTC",
+     (m("time", opt("--timestart", "09:00:00"), opt("--timestop", "17:00:00"),
+        opt("--weekdays", "Mon,Tue,Wed,Thu,Fri"), opt("--datestop", "2038-01-19T03:14:07")),)),
+    ('STRING match  "GET /admin" ALGO name bm',
+     (m("string", opt("--string", "GET /admin"), opt("--algo", "bm")),)),
+    ('STRING match  "|deadbeef|" ALGO name kmp FROM 20 TO 200',
+     (m("string", opt("--hex-string", "|deadbeef|"), opt("--algo", "kmp"), opt("--from", "20"),
+        opt("--to", "200")),)),
+    ("policy match dir in pol ipsec proto 50",
+     (m("policy", opt("--dir", "in"), opt("--pol", "ipsec"), opt("--proto", "esp")),)),
+    ("frag ids:100:200 first", (m("frag", opt("--fragid", "100:200"), opt("--fragfirst")),)),
+    ("rt type:0 segslefts:0:10", (m("rt", opt("--rt-type", "0"), opt("--rt-segsleft", "0:10")),)),
+    ("hbh length:8", (m("hbh", opt("--hbh-len", "8")),)),
+    ("mh binding-update", (m("mh", opt("--mh-type", "5")),)),
+    ("ipv6header flags:0x90 soft",
+     (m("ipv6header", opt("--header", "hop-by-hop,ipv6-frag"), opt("--soft")),)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MORE_MATCHES, ids=[c[0] for c in MORE_MATCHES])
+def test_less_common_match_forms(text: str, expected: tuple[Match, ...]) -> None:
+    extra = parse_extra(text)
+    assert extra.matches == expected
+    assert extra.opaque == ()
+
+
+MORE_TARGETS: list[tuple[str, str, tuple[Option, ...]]] = [
+    ("NOTRACK", "udp dpt:123 NOTRACK", ()),
+    ("TTL", "TTL set to 64", (opt("--ttl-set", "64"),)),
+    ("TTL", "TTL decrement by 1", (opt("--ttl-dec", "1"),)),
+    ("CLASSIFY", "CLASSIFY set 1:10", (opt("--set-class", "0001:0010"),)),
+    ("CONNSECMARK", "CONNSECMARK restore", (opt("--restore"),)),
+    ("TOS", "TOS set 0x10/0x3f", (opt("--set-tos", "0x10/0x3f"),)),
+    ("DSCP", "DSCP set 0x0a", (opt("--set-dscp", "0x0a"),)),
+    ("ECN", "ECN TCP remove", (opt("--ecn-tcp-remove"),)),
+    ("TEE", "TEE gw:10.0.0.99", (opt("--gateway", "10.0.0.99"),)),
+    ("TPROXY", "tcp dpt:80 TPROXY redirect 127.0.0.1:3128 mark 0x1/0x1",
+     (opt("--on-port", "3128"), opt("--on-ip", "127.0.0.1"), opt("--tproxy-mark", "0x1/0x1"))),
+    ("AUDIT", "AUDIT drop", (opt("--type", "drop"),)),
+    ("SET", "add-set iptscope-allow src exist timeout 60",
+     (opt("--add-set", "iptscope-allow", "src"), opt("--exist"), opt("--timeout", "60"))),
+    ("NETMAP", "to:10.10.0.0/24", (opt("--to", "10.10.0.0/24"),)),
+    ("RATEEST", "name eth0 interval 250.0ms ewmalog 1.0s",
+     (opt("--rateest-name", "eth0"), opt("--rateest-interval", "250.0ms"),
+      opt("--rateest-ewmalog", "1.0s"))),
+]
+
+
+@pytest.mark.parametrize(("target", "text", "expected"), MORE_TARGETS,
+                         ids=[f"{c[0]}: {c[1]}" for c in MORE_TARGETS])
+def test_less_common_target_forms(target: str, text: str, expected: tuple[Option, ...]) -> None:
+    extra = parse_extra(text, target=target)
+    assert extra.target_options == expected
+    assert extra.opaque == ()
+
+
+def test_dscp_match_and_target_share_a_first_word() -> None:
+    assert parse_extra("DSCP match 0x0a DSCP set 0x22", target="DSCP") == Extra(
+        matches=(m("dscp", opt("--dscp", "0x0a")),), target_options=(opt("--set-dscp", "0x22"),))
