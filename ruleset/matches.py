@@ -465,6 +465,9 @@ def _icmp_check(match: Match, family: Family) -> Check:
 # ---------------------------------------------------------------------------------------------
 # Conntrack
 
+NO_CT = frozenset({CtState.INVALID, CtState.UNTRACKED})
+
+
 def _state_bits(pkt: Packet, env: Env) -> set[str]:
     bits = {env.state.value}
     if env.state not in (CtState.INVALID, CtState.UNTRACKED):
@@ -556,7 +559,13 @@ def _state_check(match: Match, family: Family) -> Check:
     if not conntrack and not parts:
         parts.append(lambda p, e: (UNKNOWN, "state match without --state"))
 
+    only_state = all(o.name in ("--state", "--ctstate") for o in match.options)
+
     def check(pkt: Packet, env: Env) -> Outcome:
+        if not only_state and env.state in NO_CT:
+            # conntrack_mt: without an entry only a pure state test can match.
+            return NO_MATCH, (f"no conntrack entry ({env.state.value}): only --ctstate can "
+                              "match")
         res = MATCH
         reasons = []
         for part in parts:
@@ -757,6 +766,9 @@ def _mark_check(match: Match, family: Family) -> Check:
     neg = opt.negated
 
     def check(pkt: Packet, env: Env) -> Outcome:
+        if attr == "connmark" and env.state in NO_CT:
+            return NO_MATCH, (f"no conntrack entry ({env.state.value}): connmark never matches,"
+                              " even negated")
         have = getattr(pkt, attr)
         if have is None:
             return UNKNOWN, f"{attr} not known here"

@@ -522,7 +522,8 @@ class Walker:
         effect = apply_target(target, pkt, hook=self.hook, table=self.table,
                               chains=self.rs.tables[self.table].chains,  # type: ignore[arg-type]
                               indev=env.indev, outdev=env.outdev, host=self.host,
-                              ct_target_seen=self.ct_target)
+                              ct_target_seen=self.ct_target,
+                              has_ct=env.state not in (CtState.INVALID, CtState.UNTRACKED))
         return self._act(rule, chain, idx + 1, overall, assumed, checks, effect, probability)
 
     def _probability(self, rule: Rule, checks: tuple[CheckResult, ...]) -> float | None:

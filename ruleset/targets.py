@@ -76,9 +76,9 @@ def _mark_target(target: Target, mark: int | None, what: str) -> tuple[int | Non
     return new, f"{what} {mark:#x} -> {new:#x}"
 
 
-def _connmark_target(target: Target, pkt: Packet) -> tuple[Packet, str]:
+def _connmark_target(target: Target, pkt: Packet, has_ct: bool) -> tuple[Packet, str]:
     mark, ctmark = pkt.mark, pkt.connmark
-    if pkt.state is CtState.UNTRACKED:
+    if not has_ct:
         return pkt, "no conntrack entry: CONNMARK does nothing"
     get = target.get
     nfmask = ctmask = 0xFFFFFFFF
@@ -254,7 +254,7 @@ def _nat_target(target: Target, pkt: Packet, hook: str, outdev: str | None,
 
 def apply_target(target: Target | None, pkt: Packet, *, hook: str, table: str,
                  chains: dict[str, object], indev: str | None, outdev: str | None,
-                 host: Host, ct_target_seen: bool) -> Effect:
+                 host: Host, ct_target_seen: bool, has_ct: bool = True) -> Effect:
     """The effect of a matched rule's target (chain targets: JUMP/GOTO, resolved by caller)."""
     if target is None:
         return Effect(Action.CONTINUE, note="no target: counters only")
@@ -285,7 +285,7 @@ def apply_target(target: Target | None, pkt: Packet, *, hook: str, table: str,
         return Effect(Action.CONTINUE, replace(pkt, mark=mark), note)
     if name == "CONNMARK":
         try:
-            new, note = _connmark_target(target, pkt)
+            new, note = _connmark_target(target, pkt, has_ct)
         except ValueError:
             return Effect(Action.UNKNOWN, note="cannot read CONNMARK options")
         return Effect(Action.CONTINUE, new, note)

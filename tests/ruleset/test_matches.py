@@ -366,3 +366,17 @@ def test_unknown_before_no_match_is_no_match() -> None:
 
 def test_comment_matches() -> None:
     assert run('-m comment --comment "hello"', pkt()) is MATCH
+
+
+def test_connmark_and_conntrack_without_an_entry_never_match() -> None:
+    # Seen on the kernel (differential test): an INVALID packet has no conntrack entry, so
+    # `-m connmark` fails even negated, and conntrack options other than --ctstate fail too.
+    for state in (CtState.INVALID, CtState.UNTRACKED):
+        e = env(state=state)
+        assert run("-m connmark --mark 0x0", pkt(), e) is NO_MATCH
+        assert run("-m connmark ! --mark 0x1", pkt(), e) is NO_MATCH
+        assert run("-m conntrack --ctproto tcp", pkt(), e) is NO_MATCH
+        assert run("-m conntrack ! --ctproto udp", pkt(), e) is NO_MATCH
+    assert run("-m conntrack --ctstate INVALID", pkt(), env(state=CtState.INVALID)) is MATCH
+    assert run("-m connmark --mark 0x0", pkt(), env("PREROUTING", "raw",
+                                                    state=CtState.INVALID)) is NO_MATCH

@@ -396,3 +396,17 @@ def test_unknown_rule_reason_recorded() -> None:
     trace = simulate(rs, pkt(), "input")
     assert trace.steps[0].result is UNKNOWN
     assert "not known" in trace.assumptions[0].why
+
+
+def test_connmark_target_without_conntrack_does_nothing() -> None:
+    rs = build("""
+        *mangle
+        :PREROUTING ACCEPT
+        -A PREROUTING -j CONNMARK --set-mark 0x5
+        *filter
+        :INPUT ACCEPT
+        -A INPUT -m connmark --mark 0x5 -j DROP
+    """)
+    assert simulate(rs, pkt(), "input").verdict is Verdict.DROP
+    assert simulate(rs, pkt(tcp_flags="RST", state=CtState.INVALID), "input").verdict is (
+        Verdict.ACCEPT)
