@@ -66,6 +66,7 @@ class IptscopeApp(App[None]):
         live: Any = None,
         step_packet: Any = None,
         export_dir: str | None = None,
+        stdin_text: str | None = None,
     ) -> None:
         super().__init__()
         self.explorer: Explorer | None = explorer
@@ -76,6 +77,7 @@ class IptscopeApp(App[None]):
         self.step_packet = step_packet
         self.export_dir = export_dir or os.environ.get("IPTSCOPE_EXPORT_DIR") or os.getcwd()
         self.last_packet: Any = None
+        self.stdin_text = stdin_text
 
     def on_mount(self) -> None:
         if self.explorer is not None:
@@ -87,7 +89,7 @@ class IptscopeApp(App[None]):
         else:
             from tui.screens.loading import LoadingScreen
 
-            self.push_screen(LoadingScreen(self.paths))
+            self.push_screen(LoadingScreen(self.paths, self.stdin_text))
 
     def on_rulesets_loaded(self, message: RulesetsLoaded) -> None:
         if not message.rulesets:

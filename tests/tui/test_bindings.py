@@ -15,6 +15,7 @@ from tui.screens.diagnostics import DiagnosticsDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hottest import HottestDialog
 from tui.screens.main import MainScreen
+from tui.screens.packet_form import PacketFormDialog
 from tui.screens.references import ReferencesDialog
 from tui.screens.step import StepScreen
 from tui.session import PacketRequest, load_session
@@ -318,7 +319,14 @@ async def test_session_round_trip(tmp_path: Path) -> None:
         await pilot.pause()
         step = app.screen
         assert isinstance(step, StepScreen)
-        step.notes = "tftp replies dropped"
+        await pilot.press("o")
+        await pilot.pause()
+        note = step.query_one("#note", Input)
+        assert note.has_focus
+        note.value = "tftp replies dropped"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert step.notes == "tftp replies dropped"
         await pilot.press("c")
         await pilot.pause()
         assert step.current is not None
@@ -368,3 +376,55 @@ async def test_help_lists_every_binding_and_export_svg(tmp_path: Path) -> None:
         svg = list(tmp_path.glob("*.svg"))
         assert svg and "<svg" in svg[0].read_text()
         await pilot.press("q")
+
+
+async def test_no_color_is_respected(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = IptscopeApp(make_explorer([load(LOADED), load(DROPPED)], ["a", "b"], []))
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.no_color
+        main = main_of(app)
+        main.navigate("filter", "neutron-openvswi-FORWARD", cursor=0)
+        await pilot.pause()
+        view = main.query_one(RuleView)
+        strip = view._render_row(2)  # the rule that grew: no heat colour without colour
+        assert all(seg.style is None or seg.style.bgcolor is None or
+                   seg.style.bgcolor.name != "rgb(150,50,0)" for seg in strip)
+        assert "+1" in "".join(seg.text for seg in strip)
+
+
+async def test_packet_form_prefills_from_rule_and_remembers_last_packet() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        main.navigate("filter", "neutron-openvswi-i6746373c-0", cursor=1)
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, PacketFormDialog)
+        values = {f: form.query_one(f"#{f}", Input).value for f in ("src", "proto", "sport",
+                                                                    "dport")}
+        assert values == {"src": "14.52.45.2", "proto": "udp", "sport": "67", "dport": "68"}
+        form.query_one("#dst", Input).value = "14.52.45.10"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, StepScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        main.navigate("filter", "neutron-openvswi-sg-fallback")
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, PacketFormDialog)
+        # the rule says nothing about addresses: the last packet's are kept
+        assert form.query_one("#dst", Input).value == "14.52.45.10"
+        assert form.query_one("#sport", Input).value == "67"
+        form.query_one("#src", Input).value = "not an address"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form  # a bad packet is refused with a message, never a crash
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is main

@@ -30,6 +30,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.files:
             raise UsageError("give at least one FILE (or --session FILE)")
-        app = IptscopeApp(paths=list(args.files))
+        app = IptscopeApp(paths=list(args.files), stdin_text=read_stdin_then_tty(args.files))
     app.run()
     return 0
+
+
+def read_stdin_then_tty(files: list[str]) -> str | None:
+    """`-` means the dump comes on stdin: read it all now, then give the app the terminal
+    (/dev/tty) as its input, since keys cannot come from the pipe."""
+    import os
+    import sys
+
+    if "-" not in files:
+        return None
+    text = sys.stdin.read()
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        return text
+    os.dup2(tty, 0)
+    os.close(tty)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fd 0 stays open for the app
+    return text

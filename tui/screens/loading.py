@@ -33,9 +33,10 @@ class LoadingScreen(Screen[None]):
     LoadingScreen ProgressBar { width: auto; }
     """
 
-    def __init__(self, paths: list[str]) -> None:
+    def __init__(self, paths: list[str], stdin_text: str | None = None) -> None:
         super().__init__()
         self.paths = paths
+        self.stdin_text = stdin_text  # `-` was read before the app took the terminal
 
     def compose(self) -> ComposeResult:
         with Middle(), Center():
@@ -50,7 +51,7 @@ class LoadingScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="load", description="load rule dumps")
     def _load(self) -> None:
         from parser.errors import LoadError, ParseError
-        from parser.load import load_path
+        from parser.load import load_path, load_text
 
         worker = get_current_worker()
         rulesets = []
@@ -62,7 +63,10 @@ class LoadingScreen(Screen[None]):
             self.post_message(LoadProgressed(i, total, f"Loading {path}…"))
             start = time.perf_counter()
             try:
-                ruleset = load_path(path)
+                if path == "-" and self.stdin_text is not None:
+                    ruleset = load_text(self.stdin_text, "-")
+                else:
+                    ruleset = load_path(path)
                 warm_up(ruleset)
                 rulesets.append(ruleset)
             except (LoadError, ParseError, OSError) as exc:

@@ -71,6 +71,7 @@ class StepScreen(Screen[None]):
         Binding("e", "export_edits", "Edits", show=False),
         Binding("m", "export_markdown", "Markdown"),
         Binding("S", "save_session", "Save"),
+        Binding("o", "note", "Note", show=False),
         Binding("escape", "close", "Close"),
     ]
 
@@ -129,10 +130,12 @@ class StepScreen(Screen[None]):
         yield Static(id="step-verdict")
         yield Input(placeholder="what-if: an iptables command, e.g. -I FORWARD 1 -s 14.52.45.2 "
                     "-d 14.52.45.10 -p udp -j ACCEPT   (Enter applies, Esc cancels)", id="whatif")
+        yield Input(placeholder="a note kept with the saved session (Enter keeps it)", id="note")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#whatif", Input).display = False
+        self.query_one("#note", Input).display = False
         self.query_one("#step-rules", RuleView).focus()
         if not self._rebuild():
             return
@@ -309,6 +312,20 @@ class StepScreen(Screen[None]):
             self.message = (self.message or "") + f"  (after {len(self.edits)} what-if edits)"
         self.refresh_view()
 
+    def action_note(self) -> None:
+        box = self.query_one("#note", Input)
+        box.value = self.notes
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#note")
+    def _note_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.notes = event.value.strip()
+        self.query_one("#step-rules", RuleView).focus()
+        self.message = "Note kept (S saves the session)."
+        self.refresh_view()
+
     def action_suggest(self) -> None:
         assert self.stepper is not None
         from ruleset.suggest import suggest_fix
@@ -377,11 +394,11 @@ class StepScreen(Screen[None]):
         self.notify(f"Session saved to {path}", timeout=4)
 
     def action_close(self) -> None:
-        box = self.query_one("#whatif", Input)
-        if box.display:
-            box.display = False
-            self.query_one("#step-rules", RuleView).focus()
-            return
+        for box in self.query(Input):
+            if box.display:
+                box.display = False
+                self.query_one("#step-rules", RuleView).focus()
+                return
         self.dismiss()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
