@@ -36,6 +36,19 @@ def kernel() -> None:
         pytest.skip(reason)
 
 
+@cache
+def _bridge_reason() -> str | None:
+    return labmod.bridge_unavailable_reason()
+
+
+@pytest.fixture
+def bridge(kernel: None) -> None:
+    """Skip unless bridged frames walk iptables (br_netfilter)."""
+    reason = _bridge_reason()
+    if reason:
+        pytest.skip(reason)
+
+
 @pytest.fixture
 def lab(kernel: None, request: pytest.FixtureRequest) -> Iterator[labmod.Lab]:
     """A Lab whose namespaces are removed after the test, whatever happens."""

@@ -366,7 +366,8 @@ class Generator:
             if words[0].startswith("!"):
                 proto = None
         used: set[str] = set()
-        for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3))):
+        counts = (0, 0, 1, 1, 2) if table == "nat" else (0, 1, 1, 1, 2, 2, 3)
+        for _ in range(rng.choice(counts)):
             match = self._match(table, hook, pkts, lab, proto)
             flag = match[0].removeprefix("! ").split()[0]
             if flag in ("-s", "-d", "-i", "-o"):
@@ -392,7 +393,7 @@ class Generator:
                 for _ in range(npackets)]
         _unique_tuples(pkts)
         tables = ["filter"] if rng.random() < 0.9 else []
-        for t, p in (("mangle", 0.5), ("nat", 0.45), ("raw", 0.3), ("security", 0.15)):
+        for t, p in (("mangle", 0.5), ("nat", 0.6), ("raw", 0.3), ("security", 0.15)):
             if rng.random() < p:
                 tables.append(t)
         if not tables:
@@ -496,12 +497,40 @@ class Report:
     seconds: float = 0.0
     by_path: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
+    # what the compared walks exercised: targets of matched rules (user chains as
+    # jump/goto), and match modules evaluated
+    targets_hit: dict[str, int] = field(default_factory=dict)
+    modules_seen: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         return (f"{self.cases} cases ({self.scenarios} rulesets, by path {self.by_path}, "
                 f"verdicts {self.verdicts}): {self.agreed} agree, "
                 f"{len(self.disagreements)} disagree, {self.undecided} undecided, "
                 f"{len(self.refused)} rulesets refused by the kernel, {self.seconds:.1f}s")
+
+    def coverage(self) -> str:
+        def fmt(d: dict[str, int]) -> str:
+            return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda x: -x[1]))
+
+        return (f"targets taken: {fmt(self.targets_hit)}\n"
+                f"modules evaluated: {fmt(self.modules_seen)}")
+
+    def count(self, trace: Any) -> None:
+        from ruleset.matches import MATCH
+
+        for step in trace.steps:
+            rule = step.rule
+            if rule is None:
+                continue
+            for m in rule.spec.matches:
+                self.modules_seen[m.module] = self.modules_seen.get(m.module, 0) + 1
+            if step.taken is MATCH:
+                name = rule.target_name or "(none)"
+                chain = rule.chain
+                table = chain.table if chain is not None else None
+                if table is not None and name in table.chains:
+                    name = "goto" if rule.goto else "jump"
+                self.targets_hit[name] = self.targets_hit.get(name, 0) + 1
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -541,14 +570,19 @@ class Runner:
         from ruleset.ipsets import parse_ipset_save
         from ruleset.packet import Host
 
+        self.with_bridge = L.bridge_unavailable_reason() is None
         for backend in backends:
             r = L.RouterLab(self.lab, backend=backend)
-            b = L.BridgeLab(self.lab, backend=backend)
-            for topo in (r, b):
-                topo.fw.sh(IPSET_SAVE_SCRIPT)
+            r.fw.sh(IPSET_SAVE_SCRIPT)
             self.routers[backend] = r
-            self.bridges[backend] = b
-            for name, topo, local in (("router", r, ROUTER_LOCAL), ("bridge", b, BRIDGE_LOCAL)):
+            topos: list[tuple[str, L.RouterLab | L.BridgeLab, tuple[str, ...]]] = [
+                ("router", r, ROUTER_LOCAL)]
+            if self.with_bridge:
+                b = L.BridgeLab(self.lab, backend=backend)
+                b.fw.sh(IPSET_SAVE_SCRIPT)
+                self.bridges[backend] = b
+                topos.append(("bridge", b, BRIDGE_LOCAL))
+            for name, topo, local in topos:
                 store = parse_ipset_save(topo.fw.run("ipset", "save").stdout)
                 host = Host.make(list(local), ipsets=store)
                 self.hosts[name] = host
@@ -565,7 +599,7 @@ class Runner:
         while report.cases < n:
             k += 1
             backend = self.backends[k % len(self.backends)]
-            lab = "router" if k % 3 else "bridge"
+            lab = "router" if k % 3 or not self.with_bridge else "bridge"
             gen = Generator(seed * 100003 + k, self.exclude)
             scen = gen.scenario(lab, backend, packets_per_ruleset)
             self.run_scenario(scen, report)
@@ -616,6 +650,7 @@ class Runner:
             stepper = {_key_str(t, c, p) for t, c, p in matched_rules(trace)}
             stepper |= {_key_str(t, c, 0) for t, c in matched_policies(trace)}
             verdict = trace.verdict
+            report.count(trace)
             report.verdicts[verdict.value] = report.verdicts.get(verdict.value, 0) + 1
             if trace.assumptions:
                 report.undecided += 1

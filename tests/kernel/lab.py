@@ -77,6 +77,25 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def bridge_unavailable_reason() -> str | None:
+    """Why bridged packets cannot walk iptables here (None when they can): br_netfilter is
+    loaded with `modprobe br_netfilter` when its sysctls are missing."""
+    probe = f"{PREFIX}probe-{os.getpid()}-{next(_counter)}"
+    _run(["ip", "netns", "add", probe])
+    try:
+        check = ["ip", "netns", "exec", probe, "test", "-e",
+                 "/proc/sys/net/bridge/bridge-nf-call-iptables"]
+        if _run(check, check=False).returncode == 0:
+            return None
+        if shutil.which("modprobe"):
+            _run(["modprobe", "br_netfilter"], check=False)
+            if _run(check, check=False).returncode == 0:
+                return None
+        return "br_netfilter is not available (modprobe br_netfilter failed)"
+    finally:
+        _run(["ip", "netns", "del", probe], check=False)
+
+
 def tool(backend: str, name: str, family: int = 4) -> str:
     """`tool("nft", "save", 6)` -> `ip6tables-nft-save`."""
     if backend not in BACKENDS:
@@ -267,9 +286,13 @@ class Lab:
         self.destroy()
 
 
+_LAB_NAME = re.compile(rf"^{PREFIX}[A-Za-z0-9]+-(\d+)-\d+-[A-Za-z0-9]+$")
+
+
 def cleanup_stale(max_age: float = 3600.0) -> list[str]:
-    """Remove `iptscope-*` namespaces whose owning process is gone or that are older than
-    `max_age` seconds. Returns the names removed."""
+    """Remove namespaces this module created (`iptscope-<tag>-<pid>-<n>-<role>`) whose process
+    is gone (and that are older than a minute), or that are older than `max_age` seconds.
+    Namespaces named otherwise (another tool's) are never touched. Returns the names removed."""
     removed: list[str] = []
     try:
         names = os.listdir(NETNS_DIR)
@@ -277,14 +300,18 @@ def cleanup_stale(max_age: float = 3600.0) -> list[str]:
         return removed
     now = time.time()
     for name in names:
-        if not name.startswith(PREFIX):
+        m = _LAB_NAME.match(name)
+        if not m:
             continue
-        m = re.match(rf"{PREFIX}[^-]+-(\d+)-", name)
-        alive = False
-        if m:
-            pid = int(m.group(1))
-            with contextlib.suppress(OSError):
+        pid = int(m.group(1))
+        alive = pid == os.getpid()
+        if not alive:
+            try:
                 os.kill(pid, 0)
+                alive = True
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:
                 alive = True
         try:
             age = now - os.stat(f"{NETNS_DIR}/{name}").st_mtime

@@ -41,9 +41,10 @@ def test_stepper_agrees_with_kernel(kernel: None, backend: str, chunk: int,
     out = Path(os.environ.get("IPTSCOPE_DIFF_OUT", tmp_path / "disagreements.txt"))
     if "IPTSCOPE_DIFF_OUT" in os.environ:
         out = out.with_name(f"{out.stem}-{backend}-{chunk}{out.suffix}")
-    out.write_text(report.summary() + "\n\n" + "\n\n".join(d.text()
-                                                         for d in report.disagreements))
+    out.write_text(report.summary() + "\n" + report.coverage() + "\n\n"
+                   + "\n\n".join(d.text() for d in report.disagreements))
     print(f"differential {backend} chunk {chunk}: {report.summary()}; written to {out}")
+    print(report.coverage())
     assert report.cases >= n
     assert len(report.refused) <= report.scenarios // 10 + 2, report.refused
     assert not report.disagreements, (

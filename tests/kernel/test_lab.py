@@ -83,7 +83,7 @@ def test_tcp_and_icmp_packets(lab: L.Lab) -> None:
         r.close()
 
 
-def test_bridge_walks_forward_with_physdev(lab: L.Lab) -> None:
+def test_bridge_walks_forward_with_physdev(lab: L.Lab, bridge: None) -> None:
     b = L.BridgeLab(lab)
     try:
         b.load("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
