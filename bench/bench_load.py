@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -56,32 +57,42 @@ print(json.dumps({{
 """
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_child(dump: Path, full: bool) -> dict[str, float]:
     code = CHILD.format(repo=str(REPO), dump=str(dump), full=full)
+    cpu0 = _children_cpu()
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     wall = time.perf_counter() - start
     result: dict[str, float] = json.loads(out)
     result["process"] = wall
+    result["process_cpu"] = _children_cpu() - cpu0
     return result
 
 
-def run_restore(dump: Path, program: str) -> float | None:
-    """Wall time of `PROGRAM --test DUMP` in a fresh network namespace (None if unavailable)."""
+def run_restore(dump: Path, program: str) -> tuple[float, float] | None:
+    """(wall, cpu) seconds of `PROGRAM --test DUMP` in a fresh network namespace (None if
+    unavailable). CPU is user+sys of `ip netns exec` and the program."""
     if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which(program) is None:
         return None
     ns = f"iptscope-bench-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
+        cpu0 = _children_cpu()
         start = time.perf_counter()
         proc = subprocess.run(["ip", "netns", "exec", ns, program, "--test", str(dump)],
                               capture_output=True, text=True)
         wall = time.perf_counter() - start
+        cpu = _children_cpu() - cpu0
         if proc.returncode != 0:
             print(f"{program} --test failed: {proc.stderr.strip()}", file=sys.stderr)
             return None
-        return wall
+        return wall, cpu
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 
@@ -152,47 +163,73 @@ def main() -> int:
         print(f"{dump}: no such file", file=sys.stderr)
         return 2
 
-    browse_runs = [run_child(dump, full=False) for _ in range(args.runs)]
-    full_runs = [run_child(dump, full=True) for _ in range(args.runs)]
-    restore_runs = [run_restore(dump, "iptables-restore") for _ in range(args.runs)]
-    legacy_runs = [run_restore(dump, "iptables-legacy-restore") for _ in range(args.runs)]
+    # Interleaved rounds, so that each ratio compares runs made under the same machine load.
+    browse_runs: list[dict[str, float]] = []
+    full_runs: list[dict[str, float]] = []
+    restore_runs: list[tuple[float, float]] = []
+    legacy_runs: list[tuple[float, float]] = []
+    ratios: dict[str, list[float]] = {"browse": [], "full": [], "browse_cpu": [], "full_cpu": [],
+                                      "browse_proc": [], "full_proc": []}
+    for _ in range(args.runs):
+        restore = run_restore(dump, "iptables-restore")
+        browse = run_child(dump, full=False)
+        full = run_child(dump, full=True)
+        legacy = run_restore(dump, "iptables-legacy-restore")
+        browse_runs.append(browse)
+        full_runs.append(full)
+        if legacy is not None:
+            legacy_runs.append(legacy)
+        if restore is not None:
+            restore_runs.append(restore)
+            wall, cpu = restore
+            ratios["browse"].append(browse["browse"] / wall)
+            ratios["full"].append(full["full"] / wall)
+            ratios["browse_proc"].append(browse["process"] / wall)
+            ratios["full_proc"].append(full["process"] / wall)
+            ratios["browse_cpu"].append(browse["cpu_browse"] / cpu)
+            ratios["full_cpu"].append(full["cpu_full"] / cpu)
     overhead = netns_overhead()
     naive, cold, warm = naive_vs_shape(dump)
+    load = os.getloadavg()[0]
 
-    def med(runs: list[dict[str, float]], key: str) -> float:
-        return statistics.median(r[key] for r in runs)
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
 
-    browse = med(browse_runs, "browse")
-    browse_proc = med(browse_runs, "process")
-    full = med(full_runs, "full")
-    full_proc = med(full_runs, "process")
-    rss_browse = max(r["rss_mb"] for r in browse_runs)
-    rss_full = max(r["rss_mb"] for r in full_runs)
-    restore_ok = [r for r in restore_runs if r is not None]
-    legacy_ok = [r for r in legacy_runs if r is not None]
-    restore = statistics.median(restore_ok) if restore_ok else None
-    legacy = statistics.median(legacy_ok) if legacy_ok else None
-
-    def ratio(x: float) -> str:
-        return f"{x / restore:.2f}x" if restore else "n/a"
+    def ratio(key: str) -> str:
+        return f"{med(ratios[key]):.2f}x" if ratios[key] else "n/a"
 
     rules = int(browse_runs[0]["rules"])
+    restore_wall = med([w for w, _ in restore_runs]) if restore_runs else None
+    restore_cpu = med([c for _, c in restore_runs]) if restore_runs else None
+    legacy_wall = med([w for w, _ in legacy_runs]) if legacy_runs else None
     rows = [
-        ("browsable model (load_path)", f"{browse:.3f} s", ratio(browse), "<= 1.0x"),
-        ("  whole process (python start + imports + load)", f"{browse_proc:.3f} s",
-         ratio(browse_proc), ""),
-        ("fully parsed model (load_path + resolve_all)", f"{full:.3f} s", ratio(full), "<= 3.0x"),
-        ("  whole process", f"{full_proc:.3f} s", ratio(full_proc), ""),
-        ("iptables-restore --test (nft, in a netns)",
-         f"{restore:.3f} s" if restore else "unavailable", "1.00x" if restore else "", ""),
+        ("browsable model (load_path)", f"{med([r['browse'] for r in browse_runs]):.3f} s",
+         ratio("browse"), "<= 1.0x"),
+        ("  CPU time (load only)", f"{med([r['cpu_browse'] for r in browse_runs]):.3f} s",
+         ratio("browse_cpu"), ""),
+        ("  whole process (python start, imports, load, exit)",
+         f"{med([r['process'] for r in browse_runs]):.3f} s", ratio("browse_proc"), ""),
+        ("fully parsed model (load_path + resolve_all)",
+         f"{med([r['full'] for r in full_runs]):.3f} s", ratio("full"), "<= 3.0x"),
+        ("  CPU time (load + resolve)", f"{med([r['cpu_full'] for r in full_runs]):.3f} s",
+         ratio("full_cpu"), ""),
+        ("  whole process", f"{med([r['process'] for r in full_runs]):.3f} s",
+         ratio("full_proc"), ""),
+        ("iptables-restore --test (nft backend, in a netns)",
+         f"{restore_wall:.3f} s" if restore_wall else "unavailable", "1.00x", ""),
+        ("  its CPU time", f"{restore_cpu:.3f} s" if restore_cpu else "unavailable", "", ""),
         ("iptables-legacy-restore --test (in a netns)",
-         f"{legacy:.3f} s" if legacy else "unavailable", ratio(legacy) if legacy else "", ""),
-        ("peak RSS, browsable", f"{rss_browse:.0f} MB", "", "< 300 MB"),
-        ("peak RSS, fully parsed", f"{rss_full:.0f} MB", "", "< 300 MB"),
+         f"{legacy_wall:.3f} s" if legacy_wall else "unavailable",
+         f"{legacy_wall / restore_wall:.2f}x" if legacy_wall and restore_wall else "", ""),
+        ("peak RSS, browsable", f"{max(r['rss_mb'] for r in browse_runs):.0f} MB", "",
+         "< 300 MB"),
+        ("peak RSS, fully parsed", f"{max(r['rss_mb'] for r in full_runs):.0f} MB", "",
+         "< 300 MB"),
     ]
-    print(f"dump: {dump} ({rules} rules), median of {args.runs} runs each")
+    print(f"dump: {dump} ({rules} rules); median of {args.runs} interleaved rounds; "
+          f"load average {load:.1f}")
     for label, value, rat, target in rows:
-        print(f"  {label:50} {value:>12} {rat:>7} {target}")
+        print(f"  {label:52} {value:>12} {rat:>7} {target}")
     if overhead is not None:
         print(f"  (ip netns exec overhead included in the restore figure: {overhead:.3f} s)")
     print(f"  per rule: naive whole-line pyparsing {naive:.0f} us; shape cache cold "
@@ -206,8 +243,9 @@ def main() -> int:
             f"Measured by `python bench/bench_load.py --write` on "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
             f"{platform.python_implementation()} {platform.python_version()}, "
-            f"{os.cpu_count()} CPUs (shared with other work while measuring: figures are "
-            f"medians of {args.runs} runs, each in a fresh interpreter).",
+            f"{os.cpu_count()} CPUs shared with other work (1-minute load average {load:.1f} "
+            f"when done). Each figure is the median of {args.runs} interleaved rounds (restore, "
+            "browsable, fully parsed), each run in a fresh interpreter; ratios are per round.",
             "",
             f"Dump: `{dump.name}` ({rules} rules, "
             f"{sum(1 for _ in dump.open(encoding='utf-8'))} lines, iptables-save -c format).",

@@ -251,6 +251,7 @@ class _Plan:
     target_options: tuple[_OptPlan, ...]
     counters: tuple[int, int] | None
     proto_slot: int | None
+    proto_word: int  # index of the -p value among the words (for error columns)
     nslots: int
     generic_cache: dict[Any, tuple[Option, ...]]
     target_cache: dict[Any, Target]
@@ -287,6 +288,7 @@ def _compile(key: tuple[str, ...]) -> _Plan:
     target_options: list[_OptPlan] = []
     counters: tuple[int, int] | None = None
     proto_slot: int | None = None
+    proto_word = 0
     current: list[_OptPlan] | None = None  # where a loose option goes (last -m or -j block)
     options_of: dict[int, list[_OptPlan]] = {}
     slot = 0
@@ -298,8 +300,11 @@ def _compile(key: tuple[str, ...]) -> _Plan:
             name = str(item["name"])
             name = GENERIC_LONG.get(name, name)
             n = len(item["values"])
+            if any(g[0] == name for g in generic):
+                raise RuleSyntaxError(f"multiple {name} options are not allowed", -(word + 1))
             if name == "-p":
                 proto_slot = slot
+                proto_word = word + _nwords(item.as_list()) - 1
             negated = bool(item.get("neg")) or bool(item.get("old_neg"))
             generic.append((name, negated, slot, slot + n))
             slot += n
@@ -344,7 +349,7 @@ def _compile(key: tuple[str, ...]) -> _Plan:
         mp.getter = _getter(slots)
     return _Plan(
         tuple(generic), tuple(matches), target_slot, goto, tuple(target_options), counters,
-        proto_slot, slot, {}, {}, _getter(_slots(generic)),
+        proto_slot, proto_word, slot, {}, {}, _getter(_slots(generic)),
         None if target_slot is None else _getter([target_slot, *_slots(target_options)]),
     )
 
@@ -434,7 +439,10 @@ def _fill(plan: _Plan, vals: list[str], family: Family) -> RuleSpec:
             module = mp.module
             if module is None:
                 assert plan.proto_slot is not None
-                module = _implicit_module(vals[plan.proto_slot], family)
+                try:
+                    module = _implicit_module(vals[plan.proto_slot], family)
+                except RuleSyntaxError as exc:
+                    raise RuleSyntaxError(exc.message, -(plan.proto_word + 1)) from None
             match = Match(module, _options(mp.options, vals))
             if len(mp.cache) < _CACHE_LIMIT:
                 mp.cache[key] = match

@@ -267,6 +267,8 @@ class _SaveLoader:
                     rs.variant = m.group(3)
         elif body.startswith("Warning:"):
             self.report.add(Severity.INFO, lineno, indent + 1, body, line)
+        elif "tables" in body and prompt_args(line) is not None:
+            self.other_line(line, lineno, indent)
 
     def other_line(self, line: str, lineno: int, indent: int) -> None:
         prompt = prompt_args(line)

@@ -160,6 +160,8 @@ class _SpecLoader:
                             line=lineno, raw=args_start, resolver=self.resolver)
                 block.rules.append(rule)
                 block.rule_chains.append(name)
+                if self.report.strict:
+                    _ = rule.spec  # strict: rule errors in line order
             else:
                 self.report.add(Severity.ERROR, lineno, indent + 1,
                                 f"{parts[0]} is not an iptables -S line (expected -P, -N or -A)",

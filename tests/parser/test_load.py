@@ -116,8 +116,11 @@ def test_truncated_save_dump() -> None:
     assert rs.rule_count == 2
 
 
-def test_prompt_lines_are_skipped_with_info() -> None:
-    rs = load_text("root@gw:~# iptables-save\n" + SAVE_TEXT, "p.txt")
+@pytest.mark.parametrize(
+    "prompt", ["root@gw:~# iptables-save", "# iptables-save", "$ sudo iptables-save -c"]
+)
+def test_prompt_lines_are_skipped_with_info(prompt: str) -> None:
+    rs = load_text(prompt + "\n" + SAVE_TEXT, "p.txt")
     assert [d.one_line for d in rs.diagnostics] == [
         "p.txt:1:1: info: skipped a shell command line"]
     assert rs.rule_count == 1
@@ -193,3 +196,12 @@ def test_an_unexpected_exception_while_resolving_becomes_a_diagnostic(
     assert rule.spec.opaque == ("-j ACCEPT",)
     assert [d.one_line for d in rs.errors] == [
         "x.txt:3:10: error: internal error while parsing this rule: RuntimeError('boom')"]
+
+
+@pytest.mark.parametrize("prompt", ["root@gw:~# iptables -S", "# iptables -S", "$ iptables -S"])
+def test_prompt_lines_before_spec_dumps(prompt: str) -> None:
+    rs = load_text(prompt + "\n-P INPUT ACCEPT\n-A INPUT -j ACCEPT\n", "p.txt")
+    assert rs.format == "iptables -S"
+    assert rs.rule_count == 1
+    assert any(d.line == 1 and d.severity is Severity.INFO for d in rs.diagnostics)
+    assert rs.errors == []
