@@ -217,62 +217,38 @@ def _copy_chain(ch: Chain, table: Table) -> Chain:
     return nc
 
 
-class _FromRoot:
-    """A resolver for re-polled copies of a rule: the spec of the rule first parsed from the
-    same text (its own resolver runs once, whichever copy asks first)."""
+class _Slot:
+    """A rule line of the dump: the rule first parsed from it (the *root*), the index of its
+    chain, and the latest counters read from it. Also the resolver of the root's re-polled
+    copies: their spec is the root's (its own resolver runs once, whichever copy asks first)."""
 
-    __slots__ = ("root",)
+    __slots__ = ("chain", "counters", "root")
 
-    def __init__(self, root: Rule) -> None:
+    def __init__(self, root: Rule, chain: int) -> None:
         self.root = root
+        self.chain = chain
+        self.counters = root.counters
 
     def __call__(self, rule: Rule) -> RuleSpec:
         return self.root.spec
 
 
-class _Slot:
-    """A rule line of the dump: the rule first parsed from it and the index of its chain."""
-
-    __slots__ = ("chain", "counters", "resolver", "root")
-
-    def __init__(self, root: Rule, chain: int) -> None:
-        self.root = root
-        self.chain = chain
-        self.resolver = _FromRoot(root)
-        self.counters = root.counters  # the latest poll's (reused while the line is unchanged)
-
-
 class _Layout:
     """How the lines of one iptables-save dump map to the objects of its Ruleset.
 
-    ``objects[n]``: a _Slot for a rule line, the chain index (int) for a chain line, None for
-    the rest. ``chains``: (table, chain) in Ruleset order (the order copies are built in).
+    ``lines``: the latest poll's lines. ``objects[n]``: a _Slot for a rule line, the chain index
+    (int, in Ruleset order) for a chain line, None for the rest.
     """
 
-    __slots__ = ("header_full", "keys", "lines", "objects", "ruleset", "text_is_line")
+    __slots__ = ("header_full", "lines", "objects", "ruleset", "text_is_line")
 
-    def __init__(self, ruleset: Ruleset, lines: list[str], keys: list[str],
-                 objects: list[_Slot | int | None], text_is_line: bool,
-                 header_full: bool) -> None:
+    def __init__(self, ruleset: Ruleset, lines: list[str], objects: list[_Slot | int | None],
+                 text_is_line: bool, header_full: bool) -> None:
         self.ruleset = ruleset
         self.lines = lines
-        self.keys = keys
         self.objects = objects
         self.text_is_line = text_is_line
         self.header_full = header_full
-
-
-def _line_key(line: str) -> str:
-    """A save line without its counters (comment lines all compare equal)."""
-    if line.startswith("["):
-        end = line.find("]")
-        return line[end + 1:] if end > 0 else line
-    if line.startswith(":"):
-        cut = line.rfind(" [")
-        return line[:cut] if cut > 0 else line
-    if line.startswith("#"):
-        return "#"
-    return line
 
 
 def _parse_counter(text: str) -> Counters | None:
@@ -283,6 +259,21 @@ def _parse_counter(text: str) -> Counters | None:
     return Counters(int(p), int(b))
 
 
+def _rule_chain_name(line: str) -> str | None:
+    """The CHAIN of `[p:b] -A CHAIN ...` or `-A CHAIN ...` (None for anything else)."""
+    if line[:1] == "[":
+        i = line.find("] -A ")
+        if i < 0:
+            return None
+        start = i + 5
+    elif line.startswith("-A "):
+        start = 3
+    else:
+        return None
+    stop = line.find(" ", start)
+    return line[start:stop] if stop > 0 else line[start:]
+
+
 def _map_layout(ruleset: Ruleset, lines: list[str]) -> _Layout | None:
     """Walk the dump lines alongside the parsed Ruleset; None if they do not line up (then the
     fast path is off for the next poll)."""
@@ -290,50 +281,51 @@ def _map_layout(ruleset: Ruleset, lines: list[str]) -> _Layout | None:
     for t in ruleset.tables.values():
         for ch in t.chains.values():
             index[id(ch)] = len(index)
-    keys: list[str] = []
     objects: list[_Slot | int | None] = []
+    append = objects.append
     table: Table | None = None
-    seen: dict[int, int] = {}
-    text_is_line: bool | None = None
+    chains: dict[str, Chain] = {}
+    seen: dict[str, int] = {}
     for line in lines:
-        key = _line_key(line)
-        keys.append(key)
-        obj: _Slot | int | None = None
-        if line.startswith("*"):
+        c = line[:1]
+        if c == "[" or c == "-":
+            name = _rule_chain_name(line) or ""
+            chain = chains.get(name)
+            if chain is None:
+                return None
+            n = seen.get(name, 0)
+            if n >= len(chain.rules):
+                return None
+            seen[name] = n + 1
+            append(_Slot(chain.rules[n], index[id(chain)]))
+        elif c == "#" or (c == "C" and line.strip() == "COMMIT") or not line.strip():
+            append(None)
+        elif c == ":":
+            found = chains.get(line[1:].split(" ", 1)[0])
+            if found is None:
+                return None
+            append(index[id(found)])
+        elif c == "*":
+            if table is not None:
+                for name, chain in chains.items():
+                    if seen.get(name, 0) != len(chain.rules):
+                        return None
             table = ruleset.tables.get(line[1:].strip())
             if table is None:
                 return None
-        elif line.startswith(":"):
-            name = line[1:].split(" ", 1)[0]
-            if table is None or name not in table.chains:
-                return None
-            obj = index[id(table.chains[name])]
-        elif line.startswith(("[", "-A ")):
-            words = key.split(None, 2)
-            if table is None or len(words) < 2 or words[0] != "-A":
-                return None
-            chain = table.chains.get(words[1])
-            if chain is None:
-                return None
-            n = seen.get(id(chain), 0)
-            if n >= len(chain.rules):
-                return None
-            seen[id(chain)] = n + 1
-            rule = chain.rules[n]
-            obj = _Slot(rule, index[id(chain)])
-            if text_is_line is None:
-                text_is_line = rule.text == line
-        elif line.startswith("#") or not line.strip() or line.strip() == "COMMIT":
-            pass
+            chains = table.chains
+            seen = {}
+            append(None)
         else:
             return None
-        objects.append(obj)
-    for t in ruleset.tables.values():
-        for chain in t.chains.values():
-            if seen.get(id(chain), 0) != len(chain.rules):
+    if table is not None:
+        for name, chain in chains.items():
+            if seen.get(name, 0) != len(chain.rules):
                 return None
+    first = next((o for o in objects if isinstance(o, _Slot)), None)
+    text_is_line = first is not None and first.root.text == lines[objects.index(first)]
     header_full = bool(ruleset.generated and ruleset.generated.startswith("#"))
-    return _Layout(ruleset, lines, keys, objects, bool(text_is_line), header_full)
+    return _Layout(ruleset, lines, objects, text_is_line, header_full)
 
 
 class IncrementalParser:
@@ -344,20 +336,20 @@ class IncrementalParser:
     output whose lines all equal the previous dump's apart from counters and comments: the
     new Rules take the spec of the rule first parsed from the same line (resolved once, when
     any copy needs it). Otherwise the full parser runs, and each rule whose text (without
-    counters) is unchanged takes the previous rule's resolved spec.
+    counters) is unchanged takes the previous snapshot's resolved spec.
     """
 
     def __init__(self, parse: ParseFn) -> None:
         self._parse = parse
         self._layout: _Layout | None = None
-        self._cache: dict[tuple[str, str, str], Rule] = {}
+        self._last: Ruleset | None = None
         self.last_incremental = False
         self.full_parses = 0
         self.fast_parses = 0
 
     def reset(self) -> None:
         self._layout = None
-        self._cache = {}
+        self._last = None
 
     def parse(self, text: str, source: str = "-") -> Ruleset:
         lines = text.splitlines()
@@ -367,47 +359,50 @@ class IncrementalParser:
             if fast is not None:
                 self.last_incremental = True
                 self.fast_parses += 1
+                self._last = fast
                 return fast
         ruleset = self._parse(text, source)
         self.last_incremental = False
         self.full_parses += 1
         self._reuse_specs(ruleset)
+        self._layout = None
         if format_family(ruleset.format) == "save" and not ruleset.errors:
-            self._layout = _map_layout(ruleset, lines)
-        else:
-            self._layout = None
+            with paused_gc():
+                self._layout = _map_layout(ruleset, lines)
+        self._last = ruleset
         return ruleset
 
     def _reuse_specs(self, ruleset: Ruleset) -> None:
-        """After a full parse: unchanged rule text takes the previous rule's resolved spec."""
+        """After a full parse: a rule whose text (without counters) is unchanged since the last
+        snapshot takes that snapshot's resolved spec (only resolved specs are worth reusing)."""
+        prev = self._last
+        if prev is None:
+            return
+        old: dict[tuple[str, str, str], Rule] = {}
+        fam = format_family(prev.format)
+        for table in prev.tables.values():
+            for chain in table.chains.values():
+                for rule in chain.rules:
+                    if rule.resolved:
+                        old.setdefault((table.name, chain.name, text_key(rule.text, fam)), rule)
+        if not old:
+            return
         fam = format_family(ruleset.format)
-        old = self._cache
-        if self._layout is not None:  # the rules of the fast-path copies, by their roots
-            for obj in self._layout.objects:
-                if isinstance(obj, _Slot) and obj.root.resolved:
-                    root = obj.root
-                    old.setdefault((root.table_name, root.chain_name,
-                                    text_key(root.text, fam)), root)
-        new: dict[tuple[str, str, str], Rule] = {}
         for table in ruleset.tables.values():
             for chain in table.chains.values():
                 for rule in chain.rules:
-                    key = (table.name, chain.name, text_key(rule.text, fam))
-                    origin = old.get(key)
-                    if origin is not None and origin.resolved and not rule.resolved:
+                    if rule.resolved:
+                        continue
+                    origin = old.get((table.name, chain.name, text_key(rule.text, fam)))
+                    if origin is not None:
                         rule.set_spec(origin.spec)
-                        new[key] = origin
-                    elif key not in new:
-                        new[key] = rule
-        self._cache = new
 
     def _fast(self, lines: list[str]) -> Ruleset | None:
         """One pass over the lines: an unchanged line reuses everything, a line whose text
         without counters is unchanged reads its counters, anything else gives up (None)."""
         layout = self._layout
         assert layout is not None
-        keys = layout.keys
-        if len(lines) != len(keys):
+        if len(lines) != len(layout.lines):
             return None
         prev = layout.ruleset
         rs = Ruleset(family=prev.family, format=prev.format, path=prev.path,
@@ -422,9 +417,7 @@ class IncrementalParser:
         header_full = layout.header_full
         fast_objects = _FAST_OBJECTS
         new_rule = object.__new__
-        n = -1
         for line, old, obj in zip(lines, layout.lines, layout.objects, strict=True):
-            n += 1
             if line == old:
                 if obj is None:
                     continue
@@ -436,21 +429,23 @@ class IncrementalParser:
                 c = line[:1]
                 if c == "[":
                     end = line.find("]")
-                    if line[end + 1:] != keys[n] or type(obj) is not _Slot:
+                    if (type(obj) is not _Slot or old[:1] != "["
+                            or line[end + 1:] != old[old.find("]") + 1:]):
                         return None
                     counters = _parse_counter(line[1:end])
                     if counters is None:
                         return None
                     obj.counters = counters
                 elif c == "#":
-                    if keys[n] != "#":
+                    if old[:1] != "#":
                         return None
                     if header_full and line.startswith("# Generated"):
                         rs.generated = line
                     continue
                 elif c == ":":
                     cut = line.rfind(" [")
-                    if cut < 0 or line[:cut] != keys[n] or type(obj) is not int:
+                    if (type(obj) is not int or cut < 0
+                            or line[:cut] != old[:old.rfind(" [")]):
                         return None
                     chains[obj].policy_counters = _parse_counter(line[cut + 2:-1])
                     continue
@@ -471,7 +466,7 @@ class IncrementalParser:
                     nr._resolver = None
                 else:
                     nr._spec = None
-                    nr._resolver = obj.resolver
+                    nr._resolver = obj
             elif root.resolved:
                 nr = Rule(target_name=root.target_name, goto=root.goto, counters=counters,
                           text=line if text_is_line else root.text, line=root.line,
@@ -479,7 +474,7 @@ class IncrementalParser:
             else:
                 nr = Rule(target_name=root.target_name, goto=root.goto, counters=counters,
                           text=line if text_is_line else root.text, line=root.line,
-                          resolver=obj.resolver)
+                          resolver=obj)
             nc = chains[obj.chain]
             nr.chain = nc
             rules = nc.rules
