@@ -47,10 +47,10 @@ GENERIC_NAMES = frozenset(("-s", "-d", "-i", "-o", "-p", "-f", *GENERIC_LONG))
 # Options whose value is free text that iptables-save may print bare even when it starts
 # with a dash (`--comment -foo`); the word after them is always a value.
 FREE_VALUE_OPTIONS = frozenset((
-    "--comment", "--log-prefix", "--nflog-prefix", "--ulog-prefix", "--string", "--name",
-    "--hashlimit-name", "--helper", "--uid-owner", "--gid-owner", "--set-name", "--rsource",
-    "--rdest", "--label", "--physdev-in", "--physdev-out", "--hex-string", "--prefix",
-    "--match-set", "--add-set", "--del-set", "--map-set", "--queue-num", "--set-mark",
+    "--comment", "--log-prefix", "--nflog-prefix", "--ulog-prefix", "--string", "--hex-string",
+    "--name", "--hashlimit-name", "--helper", "--uid-owner", "--gid-owner", "--label",
+    "--physdev-in", "--physdev-out", "--match-set", "--add-set", "--del-set", "--map-set",
+    "--queue-num", "--set-mark",
 ))
 # Protocols whose match module `-p X` loads implicitly for options typed without `-m X`.
 IMPLICIT_MODULES: dict[str, str] = {

@@ -92,6 +92,15 @@ def test_free_text_value_starting_with_a_dash() -> None:
         "LOG", (Option("--log-prefix", ("-x y",)),))
 
 
+def test_flags_are_not_taken_for_free_text_options() -> None:
+    spec = spec_from_text("-m recent --set --name ssh --mask 255.255.255.255 --rsource -c 1 2 "
+                          "-j DROP")
+    assert spec.match("recent") == Match("recent", (
+        Option("--set"), Option("--name", ("ssh",)), Option("--mask", ("255.255.255.255",)),
+        Option("--rsource")))
+    assert spec.target == Target("DROP")
+
+
 def test_target_options() -> None:
     spec = parse("-p tcp -m tcp -j DNAT --to-destination 10.244.176.248:8080 --random")
     assert spec.target == Target("DNAT", (
