@@ -479,9 +479,17 @@ def _diff_chain(
                 same = False
                 break
         if same:
+            unchanged = Status.UNCHANGED
+            append = out.append
             for b, a in zip(before, after, strict=True):
-                d = counter_delta(b.counters, a.counters)
-                out.append(RuleDelta(table, name, b, a, d, _rule_status(d, False)))
+                kb_, ka_ = b.counters, a.counters
+                if kb_ is ka_ or (kb_ is not None and ka_ is not None and kb_.exact
+                                  and ka_.exact and kb_.packets == ka_.packets
+                                  and kb_.bytes == ka_.bytes):
+                    append(RuleDelta(table, name, b, a, ZERO_DELTA, unchanged))
+                else:
+                    d = counter_delta(kb_, ka_)
+                    append(RuleDelta(table, name, b, a, d, _rule_status(d, False)))
             return
     pairs: list[tuple[int, int]] = []
     left_b = list(range(len(before)))
