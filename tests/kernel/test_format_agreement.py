@@ -53,7 +53,6 @@ LISTING_CANNOT_EXPRESS: dict[tuple[str, str, str], str] = {
         "-L prints hashlimit as `limit: up to 10/sec burst 20 mode srcip`: no --hashlimit-name, "
         "and the `limit:` prefix is the limit module's",
     ("match", "eui64", "*"): "-L prints nothing for `-m eui64`",
-    ("match", "policy", "--proto"): "-L prints the protocol number (`proto 50`), not `esp`",
 }
 # -L prints another name for the same thing.
 LISTING_ALIASES: dict[tuple[str, str], str] = {
