@@ -415,7 +415,7 @@ def _implicit_module(proto: str, family: Family) -> str:
 
 
 def _options(opts: tuple[_OptPlan, ...], vals: list[str]) -> tuple[Option, ...]:
-    return tuple(Option(n, tuple(vals[s:e]), neg) for n, neg, s, e in opts)
+    return tuple([Option(n, tuple(vals[s:e]), neg) for n, neg, s, e in opts])
 
 
 def _fill(plan: _Plan, vals: list[str], family: Family) -> RuleSpec:
