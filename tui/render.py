@@ -16,11 +16,11 @@ repeats the protocol, as in `-p tcp -m tcp`), then the target coloured by its ki
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.text import Text
+from rich.text import Span, Text
 
 from ruleset.graph import JumpGraph
 from ruleset.model import (
@@ -135,6 +135,41 @@ def format_count(value: int, unit: int = 1) -> str:
     return f"{value // unit}{suffix}"
 
 
+# Control characters in dump text (a comment can hold anything) are shown escaped, never sent
+# to the terminal.
+_CONTROL = {i: f"\\x{i:02x}" for i in (*range(32), 127)}
+
+
+def clean(text: str) -> str:
+    """`text` with control characters escaped (`\\x1b`), safe to print."""
+    return text if text.isprintable() else text.translate(_CONTROL)
+
+
+class _Line:
+    """A Text under construction: plain pieces plus spans, built without Rich's per-append
+    costs (listings of 75,000 rules are made of these)."""
+
+    __slots__ = ("parts", "pos", "spans")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.spans: list[Span] = []
+        self.pos = 0
+
+    def add(self, piece: str, style: str = "") -> None:
+        if not piece:
+            return
+        piece = clean(piece)
+        end = self.pos + len(piece)
+        if style:
+            self.spans.append(Span(self.pos, end, style))
+        self.parts.append(piece)
+        self.pos = end
+
+    def text(self) -> Text:
+        return Text("".join(self.parts), spans=self.spans)
+
+
 def counters_cells(counters: Counters | None) -> tuple[Text, Text]:
     """(packets, bytes) cells; empty when the dump had no counters."""
     if counters is None:
@@ -146,15 +181,34 @@ def counters_cells(counters: Counters | None) -> tuple[Text, Text]:
     )
 
 
+def _counter_strings(counters: Counters | None) -> tuple[str, str, str]:
+    if counters is None:
+        return "", "", ""
+    style = ZERO_STYLE if counters.packets == 0 and counters.bytes == 0 else COUNTER_STYLE
+    return (format_count(counters.packets, counters.packets_unit),
+            format_count(counters.bytes, counters.bytes_unit), style)
+
+
 def target_style(kind: TargetKind) -> str:
     return TARGET_STYLES.get(kind, "")
+
+
+def _names(chains: Iterable[str] | None) -> frozenset[str] | None:
+    if chains is None or isinstance(chains, frozenset):
+        return chains
+    return frozenset(chains)
+
+
+def table_chain_names(table: Table | None) -> frozenset[str] | None:
+    """The chain names of a table, for telling jumps from unknown targets (compute it once per
+    table and pass it to the functions below: a large table has thousands of chains)."""
+    return frozenset(table.chains) if table is not None else None
 
 
 def kind_of(rule: Rule, chains: Iterable[str] | None = None) -> TargetKind:
     """The kind of a rule's target; with `chains` (names in its table), a name that is neither
     a known target nor a chain is UNKNOWN."""
-    names = frozenset(chains) if chains is not None else None
-    return target_kind(rule.target_name, rule.goto, names)
+    return target_kind(rule.target_name, rule.goto, _names(chains))
 
 
 def _values(opt: Option) -> str:
@@ -172,44 +226,64 @@ def option_name(name: str, owner: str | None = None) -> str:
     return bare
 
 
+def _option(line: _Line, opt: Option, owner: str | None, style: str = "") -> None:
+    if opt.negated:
+        line.add("!", NEGATION_STYLE)
+    line.add(option_name(opt.name, owner), style or OPTION_STYLE)
+    if opt.values:
+        line.add(" ")
+        line.add(_values(opt), style)
+
+
 def option_text(opt: Option, owner: str | None = None) -> Text:
     """`dport 80`, `!syn`, `match-set NAME src`: an option without its dashes (and without
     the prefix that repeats `owner`, its module or target name)."""
-    text = Text()
-    if opt.negated:
-        text.append("!", style=NEGATION_STYLE)
-    text.append(option_name(opt.name, owner), style=OPTION_STYLE)
-    if opt.values:
-        text.append(" ")
-        text.append(_values(opt))
-    return text
+    line = _Line()
+    _option(line, opt, owner)
+    return line.text()
 
 
-def generic_text(spec: RuleSpec) -> Text:
-    """`tcp src 10.0.0.1/32 in !eth0`: the built-in options in a fixed order."""
-    parts: list[Text] = []
+def _generic(line: _Line, spec: RuleSpec) -> None:
+    start = line.pos
     by_name = {o.name: o for o in spec.generic}
     names = [n for n in _GENERIC_ORDER if n in by_name]
     names += [n for n in by_name if n not in _GENERIC_ORDER]
     for name in names:
         opt = by_name[name]
+        if line.pos > start:
+            line.add(" ")
         word = GENERIC_WORDS.get(name, name.lstrip("-"))
-        piece = Text()
         if word:
-            piece.append(word, style=OPTION_STYLE)
+            line.add(word, OPTION_STYLE)
             if opt.values or opt.negated:
-                piece.append(" ")
+                line.add(" ")
         if opt.negated:
-            piece.append("!", style=NEGATION_STYLE)
-        value = _values(opt)
-        piece.append(value, style="bold" if name == "-p" else "")
-        parts.append(piece)
-    return Text(" ").join(parts)
+            line.add("!", NEGATION_STYLE)
+        line.add(_values(opt), "bold" if name == "-p" else "")
+
+
+def generic_text(spec: RuleSpec) -> Text:
+    """`tcp src 10.0.0.1/32 in !eth0`: the built-in options in a fixed order."""
+    line = _Line()
+    _generic(line, spec)
+    return line.text()
 
 
 def _names_module(option: str, module: str) -> bool:
     bare = option.lstrip("-").lower()
     return bare == module or bare.endswith("-" + module)
+
+
+def _match(line: _Line, match: Match, protocol: str | None) -> None:
+    start = line.pos
+    module = match.module.lower()
+    first = match.options[0].name if match.options else ""
+    if module != protocol and (not match.options or not _names_module(first, module)):
+        line.add(match.module, MODULE_STYLE)
+    for opt in match.options:
+        if line.pos > start:
+            line.add(" ")
+        _option(line, opt, None if _names_module(opt.name, module) else module)
 
 
 def match_text(match: Match, *, protocol: str | None = None) -> Text:
@@ -218,113 +292,137 @@ def match_text(match: Match, *, protocol: str | None = None) -> Text:
 
     The module name is left out when it repeats `protocol` (`-p tcp -m tcp`) or when the first
     option says it (`--state`, `--match-set`); option names lose the module's prefix."""
-    text = Text()
-    module = match.module.lower()
-    first = match.options[0].name if match.options else ""
-    if module != protocol and (not match.options or not _names_module(first, module)):
-        text.append(match.module, style=MODULE_STYLE)
-    for opt in match.options:
-        if text:
-            text.append(" ")
-        text.append_text(option_text(opt, None if _names_module(opt.name, module) else module))
-    return text
+    line = _Line()
+    _match(line, match, protocol)
+    return line.text()
 
 
 def comment_text(comment: str | None) -> Text:
     if not comment:
         return Text("")
-    return Text(f"/* {comment} */", style=COMMENT_STYLE)
+    return Text(f"/* {clean(comment)} */", style=COMMENT_STYLE)
+
+
+def _matches(line: _Line, spec: RuleSpec) -> None:
+    start = line.pos
+    proto_opt = spec.protocol
+    protocol = proto_opt.value.lower() if proto_opt and not proto_opt.negated else None
+    _generic(line, spec)
+    for match in spec.matches:
+        if match.module == "comment":
+            continue
+        if not match.options and match.module.lower() == protocol:
+            continue  # `-m tcp` after `-p tcp`: nothing to show
+        if line.pos > start:
+            line.add(" ")
+        _match(line, match, protocol)
+    for raw in spec.opaque:
+        if line.pos > start:
+            line.add(" ")
+        line.add(raw, OPAQUE_STYLE)
 
 
 def matches_text(spec: RuleSpec) -> Text:
     """Generic options, then the match modules (comments excluded), then any opaque text."""
-    proto_opt = spec.protocol
-    protocol = proto_opt.value.lower() if proto_opt and not proto_opt.negated else None
-    parts: list[Text] = []
-    generic = generic_text(spec)
-    if generic:
-        parts.append(generic)
-    for match in spec.matches:
-        if match.module == "comment":
-            continue
-        parts.append(match_text(match, protocol=protocol))
-    parts.extend(Text(raw, style=OPAQUE_STYLE) for raw in spec.opaque)
-    return Text(" ").join(p for p in parts if p)
+    line = _Line()
+    _matches(line, spec)
+    return line.text()
+
+
+def _target_options(line: _Line, target: Target | None, style: str = "") -> None:
+    if target is None:
+        return
+    for i, opt in enumerate(target.options):
+        if i:
+            line.add(" ")
+        _option(line, opt, target.name, style)
 
 
 def target_options_text(target: Target | None) -> Text:
-    if target is None or not target.options:
-        return Text("")
-    return Text(" ").join(option_text(o, target.name) for o in target.options)
+    line = _Line()
+    _target_options(line, target)
+    return line.text()
+
+
+def _target(line: _Line, rule: Rule, kind: TargetKind, with_options: bool) -> None:
+    style = target_style(kind)
+    if rule.target_name is None:
+        line.add("-", style)
+        return
+    line.add(rule.target_name, style)
+    if rule.goto:
+        line.add(" [goto]", style)
+    if with_options:
+        target = rule.spec.target
+        if target is not None and target.options:
+            line.add(" ")
+            _target_options(line, target)
 
 
 def target_text(rule: Rule, chains: Iterable[str] | None = None, *,
                 with_options: bool = True) -> Text:
-    """The target name coloured by kind, `[goto]` for `-g`, then its options (dimmed)."""
-    kind = kind_of(rule, chains)
-    if rule.target_name is None:
-        return Text("-", style=target_style(kind))
-    text = Text(rule.target_name, style=target_style(kind))
-    if rule.goto:
-        text.append(" [goto]", style=target_style(kind))
-    if with_options:
-        options = target_options_text(rule.spec.target)
-        if options:
-            text.append(" ")
-            text.append_text(options)
-    return text
+    """The target name coloured by kind, `[goto]` for `-g`, then its options."""
+    line = _Line()
+    _target(line, rule, kind_of(rule, chains), with_options)
+    return line.text()
+
+
+def _body(line: _Line, rule: Rule, kind: TargetKind, target_options: bool) -> None:
+    start = line.pos
+    spec = rule.spec
+    _matches(line, spec)
+    target = spec.target
+    if target_options and target is not None and target.options:
+        if line.pos > start:
+            line.add(" ")
+        line.add("→ ", "dim")
+        _target_options(line, target, target_style(kind))
+    comment = spec.comment
+    if comment:
+        if line.pos > start:
+            line.add("  ")
+        line.add(f"/* {comment} */", COMMENT_STYLE)
 
 
 def rule_body(rule: Rule, chains: Iterable[str] | None = None, *,
               target_options: bool = True) -> Text:
     """What a rule matches, then (after `→`) the target's options, then its comment: the
     listing's main column."""
-    spec = rule.spec
-    body = matches_text(spec)
-    if target_options:
-        options = target_options_text(spec.target)
-        if options:
-            if body:
-                body.append(" ")
-            body.append("→ ", style="dim")
-            options.stylize(target_style(kind_of(rule, chains)))
-            body.append_text(options)
-    comment = comment_text(spec.comment)
-    if comment:
-        if body:
-            body.append("  ")
-        body.append_text(comment)
-    return body
+    line = _Line()
+    _body(line, rule, kind_of(rule, chains), target_options)
+    return line.text()
 
 
 def rule_summary(rule: Rule, chains: Iterable[str] | None = None, *,
                  counters: bool = False, position: bool = False) -> Text:
-    """One line for a rule: `[#N] [pkts bytes] matches → TARGET options  /* comment */`.
+    """One line for a rule: `[#N] [pkts:bytes] matches → TARGET options  /* comment */`.
 
     An empty match part reads `all`."""
-    text = Text()
+    line = _Line()
     if position:
-        text.append(f"#{rule.position} ", style="dim")
+        line.add(f"#{rule.position} ", "dim")
     if counters and rule.counters is not None:
-        pkts, byts = counters_cells(rule.counters)
-        text.append("[")
-        text.append_text(pkts)
-        text.append(":")
-        text.append_text(byts)
-        text.append("] ")
+        pkts, byts, style = _counter_strings(rule.counters)
+        line.add("[")
+        line.add(pkts, style)
+        line.add(":")
+        line.add(byts, style)
+        line.add("] ")
     spec = rule.spec
-    body = matches_text(spec)
-    text.append_text(body if body else Text("all", style="dim"))
+    start = line.pos
+    _matches(line, spec)
+    if line.pos == start:
+        line.add("all", "dim")
     if rule.target_name is None:
-        text.append(" (no target)", style="dim")
+        line.add(" (no target)", "dim")
     else:
-        text.append(" → ", style="dim")
-        text.append_text(target_text(rule, chains))
-    comment = comment_text(spec.comment)
+        line.add(" → ", "dim")
+        _target(line, rule, kind_of(rule, chains), True)
+    comment = spec.comment
     if comment:
-        text.append("  ")
-        text.append_text(comment)
-    return text
+        line.add("  ")
+        line.add(f"/* {comment} */", COMMENT_STYLE)
+    return line.text()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,32 +441,29 @@ def chain_header(chain: Chain, graph: JumpGraph | None = None, *,
                  unreachable: bool = False) -> Text:
     """`Chain INPUT (policy DROP 12 packets, 840 bytes)` or `Chain X (2 references)`, then
     `unreachable` for a user chain no built-in chain leads to."""
-    text = Text("Chain ", style=CHAIN_STYLE)
-    text.append(chain.name, style=CHAIN_STYLE)
-    details = Text()
+    line = _Line()
+    line.add("Chain ", CHAIN_STYLE)
+    line.add(chain.name, CHAIN_STYLE)
+    details = False
     if chain.policy is not None:
-        details.append("policy ")
-        policy_kind = target_kind(chain.policy)
-        details.append(chain.policy, style=target_style(policy_kind))
+        line.add(" (policy ")
+        details = True
+        line.add(chain.policy, target_style(target_kind(chain.policy)))
         if chain.policy_counters is not None:
             c = chain.policy_counters
-            details.append(
-                f" {format_count(c.packets, c.packets_unit)} packets,"
-                f" {format_count(c.bytes, c.bytes_unit)} bytes"
-            )
+            line.add(f" {format_count(c.packets, c.packets_unit)} packets,"
+                     f" {format_count(c.bytes, c.bytes_unit)} bytes")
     if not chain.builtin or chain.references is not None:
         refs = reference_count(chain, graph)
         if refs is not None:
-            if details:
-                details.append(", ")
-            details.append(f"{refs} reference" + ("" if refs == 1 else "s"))
+            line.add(", " if details else " (")
+            details = True
+            line.add(_plural(refs, "reference"))
     if details:
-        text.append(" (")
-        text.append_text(details)
-        text.append(")")
+        line.add(")")
     if unreachable:
-        text.append(" unreachable", style=UNREACHABLE_STYLE)
-    return text
+        line.add(" unreachable", UNREACHABLE_STYLE)
+    return line.text()
 
 
 TARGET_WIDTH_MAX = 32
@@ -377,55 +472,59 @@ TARGET_WIDTH_MAX = 32
 def chain_row_parts(chain: Chain, chains: Iterable[str] | None = None, *,
                     show_counters: bool = True, header: bool = True) -> list[tuple[Text, Text]]:
     """The rules of a chain as (columns, rule) pairs: the aligned `#  pkts bytes  target`
-    columns (padded to the rule column) and the rule body. The target column is as wide as
+    columns (padded up to the rule column) and the rule body. The target column is as wide as
     the longest target name, up to TARGET_WIDTH_MAX."""
-    names = frozenset(chains) if chains is not None else (
-        frozenset(chain.table.chains) if chain.table is not None else None)
-    cells: list[tuple[str, Text, Text, Text, Text]] = []
+    names = _names(chains) if chains is not None else table_chain_names(chain.table)
+    cells: list[tuple[str, tuple[str, str, str], TargetKind]] = []
     for rule in chain.rules:
-        pkts, byts = counters_cells(rule.counters) if show_counters else (Text(), Text())
-        cells.append((str(rule.position), pkts, byts,
-                      target_text(rule, names, with_options=False), rule_body(rule, names)))
+        counts = _counter_strings(rule.counters) if show_counters else ("", "", "")
+        cells.append((str(rule.position), counts, kind_of(rule, names)))
     w_pos = max([1, *(len(c[0]) for c in cells)])
-    w_pkts = max([4, *(len(c[1]) for c in cells)])
-    w_bytes = max([5, *(len(c[2]) for c in cells)])
-    w_target = min(TARGET_WIDTH_MAX, max([6, *(len(c[3]) for c in cells)]))
+    w_pkts = max([4, *(len(c[1][0]) for c in cells)])
+    w_bytes = max([5, *(len(c[1][1]) for c in cells)])
+    w_target = min(TARGET_WIDTH_MAX, max([6, *(
+        len(r.target_name or "-") + (7 if r.goto else 0) for r in chain.rules)]))
 
-    def columns(pos: Text, pkts: Text, byts: Text, target: Text) -> Text:
-        out = Text()
-        out.append(" " * (w_pos - len(pos)))
-        out.append_text(pos)
+    def columns(line: _Line, pos: str, pkts: str, byts: str, style: str, pos_style: str) -> None:
+        line.add(" " * (w_pos - len(pos)))
+        line.add(pos, pos_style)
         if show_counters:
-            out.append(" " * (w_pkts - len(pkts) + 2))
-            out.append_text(pkts)
-            out.append(" " * (w_bytes - len(byts) + 1))
-            out.append_text(byts)
-        out.append("  ")
-        out.append_text(target)
-        out.append(" " * max(w_target - len(target), 0) + "  ")
-        return out
+            line.add(" " * (w_pkts - len(pkts) + 2))
+            line.add(pkts, style)
+            line.add(" " * (w_bytes - len(byts) + 1))
+            line.add(byts, style)
+        line.add("  ")
 
     rows: list[tuple[Text, Text]] = []
     if header:
-        dim = "dim"
-        rows.append((columns(Text("#", style=dim), Text("pkts", style=dim),
-                             Text("bytes", style=dim), Text("target", style=dim)),
-                     Text("rule", style=dim)))
-    for pos, pkts, byts, target, body in cells:
-        rows.append((columns(Text(pos, style="dim"), pkts, byts, target), body))
+        line = _Line()
+        columns(line, "#", "pkts", "bytes", "dim", "dim")
+        line.add("target", "dim")
+        line.add(" " * (w_target - 6) + "  ")
+        rows.append((line.text(), Text("rule", style="dim")))
+    for rule, (pos, (pkts, byts, style), kind) in zip(chain.rules, cells, strict=True):
+        line = _Line()
+        columns(line, pos, pkts, byts, style, "dim")
+        start = line.pos
+        _target(line, rule, kind, False)
+        line.add(" " * max(w_target - (line.pos - start), 0) + "  ")
+        body = _Line()
+        _body(body, rule, kind, True)
+        rows.append((line.text(), body.text()))
     return rows
 
 
 def chain_rows(chain: Chain, chains: Iterable[str] | None = None, *,
                show_counters: bool = True, header: bool = True) -> list[Text]:
     """The rules of a chain as aligned, unwrapped lines: `#  pkts bytes  target  rule`."""
-    rows = []
-    for columns, body in chain_row_parts(chain, chains, show_counters=show_counters,
-                                         header=header):
-        line = columns + body
-        line.rstrip()
-        rows.append(line)
-    return rows
+    return [_joined(columns, body) for columns, body in
+            chain_row_parts(chain, chains, show_counters=show_counters, header=header)]
+
+
+def _joined(columns: Text, body: Text) -> Text:
+    line = columns + body
+    line.rstrip()
+    return line
 
 
 class HangingRow:
@@ -443,36 +542,51 @@ class HangingRow:
         avail = options.max_width - indent
         if (options.no_wrap or not self.body or avail < self.MIN_BODY
                 or self.body.cell_len <= avail):
-            line = self.columns + self.body
-            line.rstrip()
-            yield line
+            yield _joined(self.columns, self.body)
             return
-        lines = self.body.wrap(console, avail)
-        for i, part in enumerate(lines):
-            line = (self.columns if i == 0 else Text(" " * indent)) + part
-            line.rstrip()
-            yield line
+        for i, part in enumerate(self.body.wrap(console, avail)):
+            yield _joined(self.columns if i == 0 else Text(" " * indent), part)
 
 
 def chain_listing(chain: Chain, graph: JumpGraph | None = None, *,
-                  show_counters: bool = True, unreachable: bool | None = None) -> Group:
+                  show_counters: bool = True, unreachable: bool | None = None,
+                  chains: Iterable[str] | None = None) -> Group:
     """A chain header and its rules (or `(no rules)`), indented by two spaces."""
+    return Group(*(_renderable(item) for item in _chain_items(
+        chain, graph, show_counters=show_counters, unreachable=unreachable, chains=chains)))
+
+
+# A listing is a sequence of items: a whole line (Text) or a rule row (columns, body).
+_Item = Text | tuple[Text, Text]
+_INDENT = Text("  ")
+
+
+def _renderable(item: _Item) -> RenderableType:
+    return item if isinstance(item, Text) else HangingRow(*item)
+
+
+def _line(item: _Item) -> Text:
+    return item if isinstance(item, Text) else _joined(*item)
+
+
+def _chain_items(chain: Chain, graph: JumpGraph | None, *, show_counters: bool,
+                 unreachable: bool | None, chains: Iterable[str] | None) -> Iterator[_Item]:
     if unreachable is None:
         unreachable = bool(graph is not None and not chain.builtin
                            and chain.name not in graph.reachable())
-    header = chain_header(chain, graph, unreachable=unreachable)
+    yield chain_header(chain, graph, unreachable=unreachable)
     if not chain.rules:
-        return Group(header, Text("  (no rules)", style="dim"))
-    parts = chain_row_parts(chain, show_counters=show_counters)
-    return Group(header, *(HangingRow(Text("  ") + columns, body) for columns, body in parts))
+        yield Text("  (no rules)", style="dim")
+        return
+    for columns, body in chain_row_parts(chain, chains, show_counters=show_counters):
+        yield _INDENT + columns, body
 
 
 def table_header(table: Table) -> Text:
     chains = len(table.chains)
     rules = table.rule_count
-    text = Text(f"*{table.name}", style=TABLE_STYLE)
-    text.append(f"  {chains} chain{'' if chains == 1 else 's'}, "
-                f"{rules} rule{'' if rules == 1 else 's'}", style="dim")
+    text = Text(f"*{clean(table.name)}", style=TABLE_STYLE)
+    text.append(f"  {_plural(chains, 'chain')}, {_plural(rules, 'rule')}", style="dim")
     return text
 
 
@@ -481,40 +595,61 @@ def has_counters(ruleset: Ruleset) -> bool:
     return any(rule.counters is not None for rule in ruleset.rules())
 
 
-def table_listing(table: Table, *, chains: Sequence[str] | None = None,
-                  show_counters: bool = True) -> Group:
-    """A table header, then each chain (built-ins first), or only the chains named."""
+def _table_items(table: Table, *, chains: Sequence[str] | None,
+                 show_counters: bool) -> Iterator[_Item]:
     graph = JumpGraph.build(table)
     reachable = graph.reachable()
-    parts: list[RenderableType] = [table_header(table)]
+    names = table_chain_names(table)
+    yield table_header(table)
     for chain in table.ordered_chains():
         if chains is not None and chain.name not in chains:
             continue
-        parts.append(chain_listing(chain, graph, show_counters=show_counters,
-                                   unreachable=not chain.builtin and chain.name not in reachable))
-        parts.append(Text(""))
-    return Group(*parts)
+        yield from _chain_items(chain, graph, show_counters=show_counters, chains=names,
+                                unreachable=not chain.builtin and chain.name not in reachable)
+        yield Text("")
+
+
+def table_listing(table: Table, *, chains: Sequence[str] | None = None,
+                  show_counters: bool = True) -> Group:
+    """A table header, then each chain (built-ins first), or only the chains named."""
+    return Group(*(_renderable(item) for item in _table_items(
+        table, chains=chains, show_counters=show_counters)))
 
 
 def ruleset_header(ruleset: Ruleset) -> Text:
-    text = Text(ruleset.path, style="bold")
+    text = Text(clean(ruleset.path), style="bold")
     text.append(f": {ruleset.format}, {ruleset.family.value}", style="dim")
     return text
 
 
-def ruleset_listing(ruleset: Ruleset, *, table: str | None = None,
-                    chain: str | None = None) -> Group:
-    """The whole listing (`iptscope show`): per table, per chain; filtered by table/chain."""
+def _ruleset_items(ruleset: Ruleset, *, table: str | None,
+                   chain: str | None) -> Iterator[_Item]:
     counters = has_counters(ruleset)
-    parts: list[RenderableType] = [ruleset_header(ruleset), Text("")]
+    yield ruleset_header(ruleset)
+    yield Text("")
     for tbl in ruleset.ordered_tables():
         if table is not None and tbl.name != table:
             continue
         if chain is not None and chain not in tbl.chains:
             continue
-        parts.append(table_listing(tbl, chains=None if chain is None else [chain],
-                                   show_counters=counters))
-    return Group(*parts)
+        yield from _table_items(tbl, chains=None if chain is None else [chain],
+                                show_counters=counters)
+
+
+def ruleset_listing(ruleset: Ruleset, *, table: str | None = None,
+                    chain: str | None = None) -> Group:
+    """The whole listing (`iptscope show`): per table, per chain; filtered by table/chain.
+    Rules wrap under their rule column when printed to a narrow console."""
+    return Group(*(_renderable(item) for item in _ruleset_items(
+        ruleset, table=table, chain=chain)))
+
+
+def listing_lines(ruleset: Ruleset, *, table: str | None = None,
+                  chain: str | None = None) -> Iterator[Text]:
+    """The same listing as unwrapped lines, produced lazily (for pipes and line-based
+    widgets: a 75,000-rule dump is not built in memory at once)."""
+    for item in _ruleset_items(ruleset, table=table, chain=chain):
+        yield _line(item)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 from collections.abc import Sequence
 
 NAME = "show"
@@ -69,9 +70,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(unknown_name_message("chain", args.chain, names, where))
 
     out = render.make_console()
-    # A terminal gets rules wrapped under their rule column; a pipe gets one line per rule.
-    out.print(render.ruleset_listing(ruleset, table=args.table, chain=args.chain),
-              soft_wrap=not out.is_terminal)
+    if out.is_terminal:  # rules wrap under their rule column
+        out.print(render.ruleset_listing(ruleset, table=args.table, chain=args.chain))
+    else:  # a pipe gets one line per rule, written as it is made (no colour, no Rich layout)
+        write = sys.stdout.write
+        for line in render.listing_lines(ruleset, table=args.table, chain=args.chain):
+            write(line.plain + "\n")
+        sys.stdout.flush()
     if loaded.error is not None:
         err.print(render.load_error_text(loaded.path, loaded.error), soft_wrap=True)
     for diag in loaded.diagnostics:
