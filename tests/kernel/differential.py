@@ -492,6 +492,7 @@ class Report:
     scenarios: int = 0
     agreed: int = 0
     undecided: int = 0  # the stepper assumed an outcome (UNKNOWN match): not compared
+    ordered: int = 0  # packets whose walk order was also compared with the kernel's trace
     refused: list[str] = field(default_factory=list)  # kernel load refusals (first line)
     disagreements: list[Disagreement] = field(default_factory=list)
     seconds: float = 0.0
@@ -506,6 +507,7 @@ class Report:
         return (f"{self.cases} cases ({self.scenarios} rulesets, by path {self.by_path}, "
                 f"verdicts {self.verdicts}): {self.agreed} agree, "
                 f"{len(self.disagreements)} disagree, {self.undecided} undecided, "
+                f"{self.ordered} also compared in order with the kernel trace, "
                 f"{len(self.refused)} rulesets refused by the kernel, {self.seconds:.1f}s")
 
     def coverage(self) -> str:
@@ -559,9 +561,13 @@ class Runner:
     """One router lab and one bridge lab per backend, reused for every scenario."""
 
     def __init__(self, backends: tuple[str, ...] = ("nft",), *, trace_disagreements: bool = True,
-                 exclude: frozenset[str] = frozenset()) -> None:
+                 exclude: frozenset[str] = frozenset(), ordered_every: int = 0) -> None:
+        """`ordered_every=k`: every k-th nft scenario is replayed under the kernel's trace
+        (`xtables-monitor --trace`) and the ORDER of matched rules and policies is compared
+        with the stepper's walk too."""
         self.backends = backends
         self.exclude = exclude
+        self.ordered_every = ordered_every
         self.lab = L.Lab("diff")
         self.routers: dict[str, L.RouterLab] = {}
         self.bridges: dict[str, L.BridgeLab] = {}
@@ -619,6 +625,7 @@ class Runner:
             report.refused.append(_refusal(str(exc), scen.rules))
             return
         report.scenarios += 1
+        walks: list[tuple[SentPacket, Any]] = []
         kernel_text = topo.fw.save(backend=scen.backend, counters=True)
         before = L.read_counters(kernel_text)
         ruleset = load_text(kernel_text, f"<seed {scen.seed}>")
@@ -637,6 +644,7 @@ class Runner:
                 uid=0 if sp.path == "output" else None, gid=0 if sp.path == "output" else None,
             )
             trace = simulate(ruleset, pkt, sp.path, host=host)
+            walks.append((sp, trace))
             if isinstance(topo, L.RouterLab):
                 d = topo.send(sp.wire(), sp.path, wait=0.02, before=before)
             else:
@@ -669,6 +677,54 @@ class Runner:
             if self.trace_disagreements:
                 dis.kernel_trace = self._kernel_trace(scen, sp)
             report.disagreements.append(dis)
+        if (self.ordered_every and scen.backend == "nft" and not disagreements
+                and report.scenarios % self.ordered_every == 0):
+            self._ordered_check(scen, topo, walks, set(ruleset.tables), report)
+
+    def _ordered_check(self, scen: Scenario, topo: L.RouterLab | L.BridgeLab,
+                       walks: list[tuple[SentPacket, Any]], tables: set[str],
+                       report: Report) -> None:
+        """Replay the scenario's packets under `xtables-monitor --trace`; the kernel's ordered
+        list of matched rules and policies must be the stepper's."""
+        from ruleset.matches import MATCH
+        from ruleset.stepper import StepKind
+
+        try:
+            topo.load(L.with_trace_rules(scen.rules))
+        except L.LabError as exc:
+            report.refused.append(_refusal(str(exc), scen.rules))
+            return
+        tracer = L.KernelTrace(topo.fw)
+        sent: list[tuple[SentPacket, Any, int]] = []
+        for sp, trace in walks:
+            ident = (sp.ident + 32000) % 65000 + 1
+            sp2 = SentPacket(**{**asdict(sp), "ident": ident})
+            if isinstance(topo, L.RouterLab):
+                topo.send(sp2.wire(), sp2.path, wait=0.01)
+            else:
+                topo.send(sp2.wire(), to_port=sp2.to_port, from_port=sp2.from_port, wait=0.01)
+            sent.append((sp, trace, ident))
+        tracer.stop()
+        events = L.parse_trace_packets(tracer.text, tuple(tables))
+        for sp, trace, ident in sent:
+            kernel = [
+                (e.table, e.chain, e.kind, _spec_text(e.rule))
+                for e in events.get(ident, [])
+                if e.kind in ("rule", "policy") and not e.rule.endswith("-j TRACE")
+            ]
+            stepper = [
+                (s.table, s.chain, s.kind.value, _spec_text(s.rule.text) if s.rule else "")
+                for s in trace.steps
+                if (s.kind is StepKind.RULE and s.taken is MATCH) or s.kind is StepKind.POLICY
+            ]
+            report.ordered += 1
+            if kernel != stepper:
+                report.disagreements.append(Disagreement(
+                    scen.seed, scen.lab, scen.backend, "ORDER " + sp.describe(), scen.rules,
+                    [" ".join(k) for k in kernel], [" ".join(k) for k in stepper],
+                    False, trace.verdict.value, [_step_text(s) for s in trace.steps],
+                    [f"{e.table}:{e.chain}:{e.kind}:{e.verdict} {e.rule}"
+                     for e in events.get(ident, [])]))
 
     def _kernel_trace(self, scen: Scenario, sp: SentPacket) -> list[str]:
         """Replay one packet with the kernel's own trace (nft only)."""
@@ -686,6 +742,14 @@ class Runner:
         except L.LabError as exc:
             return [f"(trace failed: {exc})"]
         return [f"{e.table}:{e.chain}:{e.kind}:{e.verdict} {e.rule}" for e in d.trace or []]
+
+
+def _spec_text(text: str) -> str:
+    """The rule words after `-A CHAIN` (of a save line or an xtables-monitor rule)."""
+    words = text.split()
+    if "-A" in words:
+        words = words[words.index("-A") + 2:]
+    return " ".join(words)
 
 
 def _step_text(step: Any) -> str:

@@ -647,6 +647,32 @@ def parse_trace(text: str, tables: Sequence[str] = TABLES) -> list[TraceEvent]:
     return events
 
 
+_PACKET_ID = re.compile(r"\bID=(\d+)")
+
+
+def parse_trace_packets(text: str, tables: Sequence[str] = TABLES) -> dict[int, list[TraceEvent]]:
+    """`xtables-monitor --trace` output of several packets, split by IPv4 ID: the PACKET lines
+    name the ID, the TRACE lines carry the same trace id."""
+    ids: dict[str, int] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("PACKET:"):
+            parts = line.split()
+            m = _PACKET_ID.search(line)
+            if len(parts) > 2 and m:
+                ids[parts[2]] = int(m.group(1))
+    out: dict[int, list[TraceEvent]] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line.startswith("TRACE:"):
+            continue
+        parts = line.split()
+        if len(parts) < 3 or parts[2] not in ids:
+            continue
+        out.setdefault(ids[parts[2]], []).extend(parse_trace(line, tables))
+    return out
+
+
 class KernelTrace:
     """`xtables-monitor --trace` running in a namespace; `stop()` returns the parsed events.
 
