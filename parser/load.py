@@ -207,6 +207,10 @@ def _load_lines(
             used = 1
         parts.append((kind, i + 1, i + used, part))
         i += used
+    if len(parts) > 1:  # each dump of a mixed input has its own family
+        for _kind, first, last, part in parts:
+            if part.generated is None or _kind == LISTING:
+                part.family = detect_family("\n".join(lines[first - 1:last]))
     if not parts:
         rs = Ruleset(family=family, path=path, format="unknown")
         rs.diagnostics.extend(skipped)
@@ -240,7 +244,7 @@ def _parse_listing(
         return Ruleset(family=family, path=path, format="iptables -L"), end - start
     listing: Any = parse_listing
     rs: Ruleset = listing(view, path, strict=strict)
-    if family is Family.IPV6:
+    if family is Family.IPV6 and rs.family is Family.IPV4:
         rs.family = family
     return rs, end - start
 
@@ -251,15 +255,21 @@ def _merge(
 ) -> Ruleset:
     base = parts[0][3]
     base.path = path
-    if base.family is Family.IPV4 and family is Family.IPV6:
-        base.family = family
     if len(parts) > 1:
         runs = ", ".join(f"lines {a}-{b}: {rs.format}" for _, a, b, rs in parts)
         base.diagnostics.append(Diagnostic(
             path, parts[1][1], 1, Severity.WARNING,
-            f"mixed input: {len(parts)} dumps in one file ({runs}); loaded into one ruleset"))
+            f"mixed input: {len(parts)} dumps in one file ({runs})"))
     for _kind, first, last, part in parts[1:]:
         base.diagnostics.extend(part.diagnostics)
+        if part.family is not base.family and part.tables:
+            v = {Family.IPV4: "IPv4", Family.IPV6: "IPv6"}
+            base.diagnostics.append(Diagnostic(
+                path, first, 1, Severity.WARNING,
+                f"lines {first}-{last} are an {v[part.family]} dump ({part.rule_count} rules); "
+                f"this ruleset is {v[base.family]}, so they are not in the model "
+                "(load them from a file of their own)"))
+            continue
         if part.generated and base.generated is None:
             base.generated = part.generated
         for name, table in part.tables.items():

@@ -78,6 +78,7 @@ class _SaveLoader:
         self.seen_tables: dict[str, int] = {}
         self.declared_in: dict[str, dict[str, int]] = {}  # table -> chain -> line declared
         self.declared: dict[str, int] = {}
+        self.family_from_header: Family | None = None
 
     # --- tables -------------------------------------------------------------------------
 
@@ -261,8 +262,11 @@ class _SaveLoader:
             if rs.generated is None:
                 rs.generated = body.strip()
             if m is not None:
-                if m.group(1) == "ip6tables-save":
-                    rs.family = Family.IPV6
+                family = Family.IPV6 if m.group(1) == "ip6tables-save" else Family.IPV4
+                if self.table is None and self.family_from_header not in (None, family):
+                    raise _Stop  # an ip6tables-save dump after an iptables-save one (or back)
+                self.family_from_header = family
+                rs.family = family
                 if m.group(3) and rs.variant is None:
                     rs.variant = m.group(3)
         elif body.startswith("Warning:"):
