@@ -661,25 +661,25 @@ def severity_text(severity: Severity) -> Text:
 
 def diagnostic_text(diag: Diagnostic) -> Text:
     """`FILE:LINE:COL: severity: message`, then the offending line indented and a caret under
-    the column when it falls inside the line."""
-    text = Text(f"{diag.path}:{diag.line}:{diag.col}: ", style="bold")
+    the column when it falls inside the line. Control characters are shown escaped."""
+    text = Text(f"{clean(diag.path)}:{diag.line}:{diag.col}: ", style="bold")
     text.append_text(severity_text(diag.severity))
-    text.append(f": {diag.message}")
+    text.append(f": {clean(diag.message)}")
     if diag.text:
-        line = diag.text.rstrip("\r\n").expandtabs(1)
+        raw = diag.text.rstrip("\r\n").expandtabs(1)
         text.append("\n    ")
-        text.append(line)
-        if 1 <= diag.col <= len(line) + 1:
-            text.append("\n    " + " " * (diag.col - 1))
+        text.append(clean(raw))
+        if 1 <= diag.col <= len(raw) + 1:
+            text.append("\n    " + " " * len(clean(raw[: diag.col - 1])))
             text.append("^", style=SEVERITY_STYLES.get(diag.severity, ""))
     return text
 
 
 def load_error_text(path: str, message: str) -> Text:
     """`PATH: error: message` for a file that could not be read at all."""
-    text = Text(f"{path}: ", style="bold")
+    text = Text(f"{clean(path)}: ", style="bold")
     text.append_text(severity_text(Severity.ERROR))
-    text.append(f": {message}")
+    text.append(f": {clean(message)}")
     return text
 
 
@@ -701,7 +701,7 @@ def _plural(n: int, word: str) -> str:
 def ruleset_summary(ruleset: Ruleset, unknown: Sequence[str] | None = None) -> Text:
     """One line per file for `check`: `PATH: FORMAT, FAMILY; filter: 3 chains, 12 rules;
     unknown modules: set; 1 error`."""
-    text = Text(f"{ruleset.path}: ", style="bold")
+    text = Text(f"{clean(ruleset.path)}: ", style="bold")
     text.append(f"{ruleset.format}, {ruleset.family.value}")
     tables = ruleset.ordered_tables()
     if not tables:

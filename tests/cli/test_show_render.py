@@ -219,3 +219,41 @@ def test_no_counters_no_counter_columns() -> None:
     text = plain(render.ruleset_listing(rs))
     assert "pkts" not in text
     assert "  1  ACCEPT  src 1.2.3.4/32" in text
+
+
+def test_listing_lines_match_the_unwrapped_listing() -> None:
+    rs = demo_ruleset()
+    lines = "".join(line.plain + "\n" for line in render.listing_lines(rs))
+    assert lines == plain(render.ruleset_listing(rs))
+    one = "".join(line.plain + "\n" for line in render.listing_lines(rs, chain="INPUT"))
+    assert one == plain(render.ruleset_listing(rs, chain="INPUT"))
+
+
+def test_narrow_console_wraps_under_the_rule_column() -> None:
+    buf = io.StringIO()
+    render.make_console(file=buf, width=60, no_color=True).print(
+        render.ruleset_listing(demo_ruleset(), chain="INPUT"))
+    lines = buf.getvalue().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("  1 "))
+    column = lines[first].index("tcp src")
+    assert lines[first + 1].startswith(" " * column) and lines[first + 1][column] != " "
+    assert all(len(line) <= 60 for line in lines)
+
+
+def test_control_characters_are_escaped() -> None:
+    rs = Ruleset(format="iptables-save", path="evil\x1b[31m")
+    chain = rs.ensure_table("filter").ensure_chain("INPUT")
+    chain.append(rule("ACCEPT", counters=None, matches=(
+        Match("comment", (opt("--comment", "clear\x1b[2J\x07 me"),)),)))
+    text = plain(render.ruleset_listing(rs))
+    assert "\x1b" not in text and "\x07" not in text
+    assert "/* clear\\x1b[2J\\x07 me */" in text
+    assert render.rule_summary(chain.rules[0]).plain == "all → ACCEPT  /* clear\\x1b[2J\\x07 me */"
+
+
+def test_diagnostic_escapes_control_characters_and_keeps_the_caret_aligned() -> None:
+    diag = Diagnostic("f", 2, 4, Severity.ERROR, "bad \x1b byte", "a\x1bbXc")
+    assert render.diagnostic_text(diag).plain == (
+        "f:2:4: error: bad \\x1b byte\n"
+        "    a\\x1bbXc\n"
+        "          ^")  # under the X
