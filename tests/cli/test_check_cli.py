@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("parser.load")
 
@@ -209,3 +211,40 @@ def test_corpus_json_golden(cli: Cli, golden: Callable[[str, str], None],
     entry["path"] = relative
     name = "check-corpus-" + relative.replace("/", "-").removesuffix(".txt") + ".json"
     golden(name, json.dumps(report, indent=2) + "\n")
+
+
+WORDS = ["*filter", "*nat", ":INPUT", "ACCEPT", "DROP", "[0:0]", "[3:180]", "-", "-A", "-I",
+         "-N", "-P", "INPUT", "FORWARD", "-p", "tcp", "udp", "-m", "--dport", "80", "!", "-j",
+         "-g", "COMMIT", "Chain", "(policy", "packets,", "bytes)", "num", "pkts", "target",
+         "prot", "opt", "source", "destination", "0.0.0.0/0", "10.0.0.1", "--comment", '"a b',
+         '"', "comment", "/*", "*/", "dpt:22", "state", "RELATED,ESTABLISHED", "# Generated",
+         "-c", "5", "10K", "\t", "\r", "\x00", "\x1b", "é", "--to-destination", "1.2.3.4:80"]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200),
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=10).map(" ".join), max_size=12)
+    .map("\n".join),
+))
+def test_check_never_raises(tmp_path: Path, data: str | bytes) -> None:
+    import contextlib
+    import io
+
+    from tui.cli import main
+
+    path = tmp_path / "fuzz.txt"
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    out, err = io.StringIO(), io.StringIO()
+    for args in (["check", str(path)], ["check", "--json", str(path)],
+                 ["check", "--strict", str(path)], ["show", str(path)]):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(args)
+        assert code in (0, 1), (args, out.getvalue(), err.getvalue())
+    assert "Traceback" not in out.getvalue() + err.getvalue()
+    assert "internal error" not in out.getvalue() + err.getvalue()
