@@ -47,6 +47,21 @@ HOOK_DEVICES: dict[str, tuple[bool, bool]] = {
 PHYSOUT_HOOKS = frozenset({"FORWARD", "POSTROUTING"})
 
 
+# iptables-nft registers the security table's base chains at priority 150 (legacy: 50,
+# NF_IP_PRI_SECURITY), after nat INPUT's 100 (NF_IP_PRI_NAT_SRC): seen on the kernel here by
+# the differential test. Only INPUT has both tables.
+HOOK_TABLES_NFT: dict[str, tuple[str, ...]] = {
+    **HOOK_TABLES,
+    "INPUT": ("mangle", "filter", "nat", "security"),
+}
+
+
+def hook_tables(variant: str | None) -> dict[str, tuple[str, ...]]:
+    """The table order per hook for a dump's backend (`Ruleset.variant`: "nf_tables" or
+    "legacy"; unknown means legacy's documented order)."""
+    return HOOK_TABLES_NFT if variant == "nf_tables" else HOOK_TABLES
+
+
 def walk_order(path: Path, tables: set[str] | frozenset[str]) -> list[tuple[str, str]]:
     """(hook, table) pairs of a path for the tables present, in kernel order."""
     return [(hook, table) for hook in HOOKS[path] for table in HOOK_TABLES[hook]

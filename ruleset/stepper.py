@@ -37,7 +37,7 @@ from ruleset.matches import (
 )
 from ruleset.model import Chain, Family, Rule, Ruleset, RuleSpec
 from ruleset.packet import CtState, Host, Packet
-from ruleset.paths import HOOK_DEVICES, HOOK_TABLES, HOOKS, PHYSOUT_HOOKS, Path
+from ruleset.paths import HOOK_DEVICES, HOOKS, PHYSOUT_HOOKS, Path, hook_tables
 from ruleset.targets import Action, Effect, apply_target
 
 
@@ -330,7 +330,7 @@ class Walker:
         self.stack = self.stack[:-1]
 
     def _tables_of(self, hook: str) -> list[str]:
-        return [t for t in HOOK_TABLES[hook] if t in self.rs.tables]
+        return [t for t in hook_tables(self.rs.variant)[hook] if t in self.rs.tables]
 
     # -- moving between tables and hooks ------------------------------------------------------
     def _next_table(self) -> Step | None:

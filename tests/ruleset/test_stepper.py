@@ -156,6 +156,10 @@ def test_table_order_on_each_path() -> None:
                                 "mangle:POSTROUTING", "nat:POSTROUTING"]
     assert order("output") == ["raw:OUTPUT", "mangle:OUTPUT", "nat:OUTPUT", "filter:OUTPUT",
                                "security:OUTPUT", "mangle:POSTROUTING", "nat:POSTROUTING"]
+    # iptables-nft: security's base chains sit at priority 150, after nat INPUT (100).
+    rs.variant = "nf_tables"
+    assert order("input")[-2:] == ["nat:INPUT", "security:INPUT"]
+    assert order("forward")[3:6] == ["mangle:FORWARD", "filter:FORWARD", "security:FORWARD"]
 
 
 NAT = """
