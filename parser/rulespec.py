@@ -22,7 +22,7 @@ from typing import Any
 import pyparsing as pp
 
 from parser.errors import ParseError, error
-from parser.tokens import TokenError, split_quoted, split_shell, split_words_at
+from parser.tokens import TokenError, is_count, split_quoted, split_shell, split_words_at
 from ruleset.commands import Command
 from ruleset.model import Family, Match, Option, RuleSpec, Target
 from ruleset.spec import PROTOCOL_NAMES
@@ -404,7 +404,7 @@ def _plan_for(key: tuple[str, ...]) -> _Plan:
 
 def _implicit_module(proto: str, family: Family) -> str:
     low = proto.lower()
-    if low.isdigit():
+    if is_count(low):
         low = PROTOCOL_NAMES.get(int(low), low)
     module = IMPLICIT_MODULES.get(low)
     if module is None:
@@ -624,7 +624,7 @@ def parse_command(
             i += 2
             continue
         if not qflags[i] and w in ("-w", "--wait", "-W", "--wait-interval"):
-            i += 2 if i + 1 < len(words) and words[i + 1].isdigit() else 1
+            i += 2 if i + 1 < len(words) and is_count(words[i + 1]) else 1
             continue
         if not qflags[i] and w in _IGNORED_FLAGS:
             i += 1
@@ -650,7 +650,7 @@ def parse_command(
         k = 1
 
     def number(idx: int) -> int | None:
-        if k < len(rest) and words[rest[idx]].isdigit():
+        if k < len(rest) and is_count(words[rest[idx]]):
             value = int(words[rest[idx]])
             if value < 1:
                 raise fail("rule positions start at 1", rest[idx])

@@ -15,6 +15,7 @@ from parser.detect import LISTING, SPEC, line_kind, prompt_args, prompt_kind
 from parser.diagnostics import Reporter
 from parser.errors import ParseError
 from parser.resolve import make_resolver, target_of_words
+from parser.tokens import is_count
 from ruleset.model import (
     BUILTIN_CHAINS,
     Chain,
@@ -52,7 +53,7 @@ def _counters(text: str) -> Counters | None:
     if len(text) < 5 or text[0] != "[" or text[-1] != "]":
         return None
     p, sep, b = text[1:-1].partition(":")
-    if not sep or not p.isdigit() or not b.isdigit():
+    if not sep or not is_count(p) or not is_count(b):
         return None
     return Counters(int(p), int(b))
 
@@ -192,7 +193,9 @@ class _SaveLoader:
         k = indent
         if c == "[":
             j = line.find("]", k)
-            counters = _counters(line[k:j + 1]) if j > 0 else None
+            p, _sep, b = line[k + 1:j].partition(":")
+            if j > 0 and is_count(p) and is_count(b):
+                counters = Counters(int(p), int(b)) if p != "0" or b != "0" else _ZERO
             if counters is None:
                 report.add(Severity.ERROR, lineno, k + 1,
                            "bad counters: expected [PACKETS:BYTES]", line)

@@ -16,7 +16,7 @@ from parser.diagnostics import Reporter
 from parser.errors import ParseError
 from parser.resolve import make_resolver, target_of_words
 from parser.save import KNOWN_TABLES, VALID_POLICIES
-from parser.tokens import TokenError, split_quoted
+from parser.tokens import TokenError, is_count, split_quoted
 from ruleset.model import BUILTIN_CHAINS, Chain, Counters, Family, Rule, Ruleset, Severity
 
 NAT_TARGETS = frozenset(("DNAT", "SNAT", "MASQUERADE", "REDIRECT", "NETMAP"))
@@ -47,7 +47,7 @@ def _counters_in(line: str, args_start: int) -> tuple[Counters | None, bool]:
         return None, False
     if line.find('"', i) < 0:
         parts = line[i + 4:].split(None, 2)
-        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+        if len(parts) >= 2 and is_count(parts[0]) and is_count(parts[1]):
             return Counters(int(parts[0]), int(parts[1])), False
         return None, True
     try:
@@ -56,7 +56,7 @@ def _counters_in(line: str, args_start: int) -> tuple[Counters | None, bool]:
         return None, False
     for k, w in enumerate(words[:-2]):
         if w in ("-c", "--set-counters") and (quoted is None or k not in quoted):
-            if words[k + 1].isdigit() and words[k + 2].isdigit():
+            if is_count(words[k + 1]) and is_count(words[k + 2]):
                 return Counters(int(words[k + 1]), int(words[k + 2])), False
             return None, True
     return None, False
@@ -279,7 +279,7 @@ def _build(rs: Ruleset, blocks: list[_Block], report: Reporter, strict: bool) ->
             policy = rest[0]
             pcounters: Counters | None = None
             if len(rest) >= 3 and rest[1] in ("-c", "--set-counters"):
-                if rest[2].isdigit() and len(rest) > 3 and rest[3].isdigit():
+                if is_count(rest[2]) and len(rest) > 3 and is_count(rest[3]):
                     pcounters = Counters(int(rest[2]), int(rest[3]))
                 else:
                     report.add(Severity.ERROR, lineno, 1, "-c needs packet and byte counts")

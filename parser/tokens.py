@@ -13,6 +13,11 @@ import re
 from typing import NamedTuple
 
 
+def is_count(word: str) -> bool:
+    """True for a plain ASCII decimal number (`str.isdigit` also accepts `²` and `٣`)."""
+    return word.isascii() and word.isdigit()
+
+
 class TokenError(ValueError):
     """Text that cannot be split into words; `col` is 1-based."""
 

@@ -195,3 +195,12 @@ def test_jump_to_unknown_chain_is_a_warning() -> None:
 def test_resolve_all_option() -> None:
     rs = load_text(SAVE_C, resolve=True)
     assert all(r.resolved for r in rs.rules())
+
+
+def test_unicode_digits_are_not_counters() -> None:
+    rs = load_text("*filter\n:INPUT ACCEPT [²:0]\n[1:²] -A INPUT -j ACCEPT\nCOMMIT\n", "u")
+    assert sorted(d.one_line for d in rs.errors) == [
+        "u:2:15: error: bad chain counters: expected [PACKETS:BYTES]",
+        "u:3:1: error: bad counters: expected [PACKETS:BYTES]",
+    ]
+    assert rs.rule_count == 1
