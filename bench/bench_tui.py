@@ -178,6 +178,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dump", nargs="?", default=str(DEFAULT))
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--keys-only", action="store_true", help="skip the launch timing")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--spawned", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -185,16 +186,24 @@ def main() -> int:
         child_first_paint(args.dump, args.spawned)
         return 0
     print(f"dump: {args.dump}")
-    runs = first_paint(args.dump, max(3, args.rounds // 5))
-    for key in ("total", "spawn_to_start", "imports", "load", "loaded_to_paint"):
-        values = [r[key] for r in runs]
-        print(f"launch to first paint [{key}]: median {statistics.median(values):.3f} s, "
-              f"max {max(values):.3f} s (n={len(values)})")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    from parser.load import load_path
+
+    t0 = time.perf_counter()
+    load_path(args.dump)
+    print(f"reference: load_path alone in this process: {time.perf_counter() - t0:.3f} s")
+    if not args.keys_only:
+        runs = first_paint(args.dump, max(3, args.rounds // 5))
+        for key in ("total", "spawn_to_start", "imports", "load", "loaded_to_paint"):
+            values = [r[key] for r in runs]
+            print(f"launch to first paint [{key}]: median {statistics.median(values):.3f} s, "
+                  f"min {min(values):.3f} s, max {max(values):.3f} s (n={len(values)})")
     result = asyncio.run(key_latency(args.dump, args.rounds))
     for name, values in result["paint"].items():
         print(f"key to repaint [{name}]: {ms(values)}")
     for name, values in result["handler"].items():
         print(f"handler only [{name}]: {ms(values)}")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
 

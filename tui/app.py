@@ -7,6 +7,7 @@ ruleset: the app opens in the delta view.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -102,6 +103,9 @@ class IptscopeApp(App[None]):
         from tui.screens.main import MainScreen
 
         assert self.explorer is not None
+        # A 50,000-rule model is a lot of objects for the cyclic GC to walk again and again
+        # (100-300 ms pauses in the middle of a key press): they live as long as the app.
+        gc.freeze()
         screen = MainScreen(self.explorer)
         if switch:
             self.switch_screen(screen)

@@ -74,6 +74,11 @@ async def test_tree_select_shows_chain_and_detail_explains() -> None:
         assert "UDP destination port 68" in detail
         assert "iptables -D neutron-openvswi-i6746373c-0 2" in detail
         assert "iptables -I neutron-openvswi-i6746373c-0 2 -s 14.52.45.2" in detail
+        await pilot.press("i")
+        await pilot.pause()
+        full = app.screen.query_one("#text", Static).render()
+        assert "-D neutron-openvswi-i6746373c-0 -s 14.52.45.2" in str(full)
+        await pilot.press("escape")
 
 
 async def test_mouse_click_selects_and_double_click_follows() -> None:

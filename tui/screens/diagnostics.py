@@ -46,3 +46,23 @@ class DiagnosticsDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(diagnostics_text(self.explorer), id="diagnostics")
+
+
+class TextDialog(ModalScreen[None]):
+    """Any text in a scrollable box (the whole detail of a long rule)."""
+
+    DEFAULT_CSS = """
+    TextDialog { align: center middle; }
+    TextDialog > VerticalScroll {
+        width: 90%; height: 70%; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,i", "dismiss", "Close")]
+
+    def __init__(self, text: Text) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.text, id="text")

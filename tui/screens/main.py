@@ -53,6 +53,7 @@ class MainScreen(Screen[None]):
         Binding("u", "toggle_unchanged", "Hide unchanged"),
         Binding("h", "hottest", "Hottest"),
         Binding("D", "diagnostics", "Diagnostics"),
+        Binding("i", "detail", "Rule detail", show=False),
         Binding("tab", "app.focus_next", "Focus", show=False),
     ]
 
@@ -228,7 +229,9 @@ class MainScreen(Screen[None]):
             heat = self.explorer.heat.get(id(rule))
         names = self.explorer.chain_names.get(rule.table_name) if rule is not None else None
         self.query_one(RuleDetail).show(detail_text(
-            rule, chain_names=names, heat=heat, family=self.explorer.ruleset.family))
+            rule, chain_names=names, heat=heat, family=self.explorer.ruleset.family,
+            compact=True))
+        self._detail_rule = rule
 
     def update_status(self, extra: str = "") -> None:
         rs = self.explorer.ruleset
@@ -436,6 +439,15 @@ class MainScreen(Screen[None]):
             self.notify("Open two snapshots (or live) to see the hottest rules.", timeout=3)
             return
         self.app.push_screen(HottestDialog(self.explorer.hottest()), self._goto_rule)
+
+    def action_detail(self) -> None:
+        from tui.screens.diagnostics import TextDialog
+
+        rule = self.query_one(RuleView).current_rule
+        heat = self.explorer.heat.get(id(rule)) if rule and self.explorer.heat else None
+        names = self.explorer.chain_names.get(rule.table_name) if rule is not None else None
+        self.app.push_screen(TextDialog(detail_text(
+            rule, chain_names=names, heat=heat, family=self.explorer.ruleset.family)))
 
     def action_diagnostics(self) -> None:
         from tui.screens.diagnostics import DiagnosticsDialog

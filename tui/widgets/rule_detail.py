@@ -4,8 +4,6 @@ iptables commands to delete it or insert a rule before it."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ruleset.commands import Command
@@ -29,7 +27,8 @@ def rule_commands(rule: Rule, family: Family = Family.IPV4) -> tuple[str, str, s
 
 def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
                 heat: RowHeat | None = None, family: Family = Family.IPV4,
-                note: str = "") -> Text:
+                note: str = "", compact: bool = False) -> Text:
+    """The detail of a rule; `compact` (the pane) leaves out the delete-by-spec command."""
     if rule is None:
         return Text("No rule selected.", style="dim italic")
     out = Text()
@@ -38,6 +37,8 @@ def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
         out.append(f"   line {rule.line}", style="dim")
     if rule.edited:
         out.append("   EDITED (what-if)", style="bold magenta")
+    if compact:
+        out.append("   (i: all of it)", style="dim")
     out.append("\n")
     out.append(rule.text or "(no original text)", style="italic")
     out.append("\n")
@@ -64,8 +65,9 @@ def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
     by_pos, by_spec, insert = rule_commands(rule, family)
     out.append("Delete: ", style="bold")
     out.append(by_pos)
-    out.append("   or   ", style="dim")
-    out.append(by_spec)
+    if not compact:
+        out.append("   or   ", style="dim")
+        out.append(by_spec)
     out.append("\n")
     out.append("Insert before: ", style="bold")
     out.append(insert)
@@ -74,22 +76,23 @@ def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
     return out
 
 
-class RuleDetail(VerticalScroll):
-    """Scrollable detail of the selected rule."""
+class RuleDetail(Static):
+    """The selected rule's detail, in a fixed-height pane (updating it needs no layout of the
+    screen); `i` on the main screen shows the whole text when it is longer than the pane."""
 
     DEFAULT_CSS = """
     RuleDetail {
-        height: 11;
+        height: 13;
         border-top: hkey $panel-lighten-2;
         padding: 0 1;
+        overflow: hidden hidden;
     }
     """
 
     plain: str = ""
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="detail-body")
+    text: Text = Text()
 
     def show(self, text: Text) -> None:
         self.plain = text.plain
-        self.query_one("#detail-body", Static).update(text)
+        self.text = text
+        self.update(text, layout=False)

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from ruleset.model import Rule
 from ruleset.spec import TargetKind, match_summary, target_kind
@@ -141,6 +142,7 @@ class RuleView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     RuleView {
         background: $surface;
+        overflow-y: scroll;
     }
     RuleView > .rule-view--header {
         text-style: bold;
@@ -219,10 +221,11 @@ class RuleView(ScrollView, can_focus=True):
         self.highlighted: int | None = None  # id(rule) drawn as "current" (stepping)
         self.empty_text = "(no rules)"
         self.chain_names: frozenset[str] | None = None
-        self._cache: LRUCache[tuple[int, int, bool], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[int, bool], tuple[Rule, Strip]] = LRUCache(2048)
         self._columns: list[tuple[Column, int]] = []
         self._header: Strip | None = None
         self._render_count = 0  # rows rendered (for tests and the benchmark)
+        self._styles: dict[str, Style] = {}  # component and base styles, per invalidate
 
     # -- data in --
 
@@ -237,14 +240,22 @@ class RuleView(ScrollView, can_focus=True):
         show_rate: bool = False,
         empty_text: str = "(no rules)",
     ) -> None:
+        marks = marks or {}
+        same_look = (heat is self.heat and show_rate == self.show_rate
+                     and chain_names == self.chain_names and marks == self.marks
+                     and self.highlighted is None)
         self.rules = rules
         self.heat = heat
         self.show_rate = show_rate
-        self.marks = marks or {}
+        self.marks = marks
         self.chain_names = chain_names
         self.empty_text = empty_text
         self.highlighted = None
-        self.invalidate()
+        if same_look:
+            # Rows are cached by rule, so going back to a chain shown before redraws nothing.
+            self.refresh()
+        else:
+            self.invalidate()
         self._update_virtual_size()
         self.scroll_to(y=0, animate=False, immediate=True)
         self.cursor = max(0, min(cursor, len(rules) - 1))
@@ -259,7 +270,28 @@ class RuleView(ScrollView, can_focus=True):
         self._cache.clear()
         self._header = None
         self._columns = []
+        self._styles = {}
         self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+        self._header = None
+        self._styles = {}
+
+    def _style(self, name: str) -> Style:
+        """The base style ("") or a component's style, looked up once per invalidate (CSS
+        lookups cost more than drawing a row)."""
+        found = self._styles.get(name)
+        if found is None:
+            if name == "":
+                found = self.rich_style
+            elif name.endswith("/partial"):
+                found = self.get_component_rich_style(name[:-8], partial=True)
+            else:
+                found = self.get_component_rich_style(name)
+            self._styles[name] = found
+        return found
 
     @property
     def current_rule(self) -> Rule | None:
@@ -276,7 +308,16 @@ class RuleView(ScrollView, can_focus=True):
     # -- geometry --
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(max(self.size.width, self.row_width), len(self.rules) + 1)
+        size = Size(max(self.size.width, self.row_width), len(self.rules) + 1)
+        if size.width == self.virtual_size.width and self.size.height:
+            # Only the number of rows changed: the vertical scrollbar is always shown
+            # (overflow-y: scroll), so no layout of the screen is needed, only the scrollbar.
+            # (Assigning virtual_size would lay out and repaint the whole screen.)
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+        else:
+            self.virtual_size = size
 
     def on_resize(self) -> None:
         self.invalidate()
@@ -364,7 +405,7 @@ class RuleView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         scroll_x = int(self.scroll_offset.x)
-        base = self.rich_style
+        base = self._style("")
         if y == 0:
             if self._header is None:
                 self._header = self._render_header()
@@ -372,20 +413,23 @@ class RuleView(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y - 1
         if not self.rules:
             if y == 1:
-                style = base + self.get_component_rich_style("rule-view--empty")
+                style = base + self._style("rule-view--empty")
                 return Strip([Segment("  " + self.empty_text, style)]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         if index >= len(self.rules):
             return Strip.blank(width, base)
-        key = (index, id(self.rules[index]), index == self.cursor)
-        strip = self._cache.get(key)
-        if strip is None:
+        rule = self.rules[index]
+        key = (id(rule), index == self.cursor)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is rule:  # ids of freed rules can be reused
+            strip = hit[1]
+        else:
             strip = self._render_row(index)
-            self._cache[key] = strip
+            self._cache[key] = (rule, strip)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _render_header(self) -> Strip:
-        style = self.rich_style + self.get_component_rich_style("rule-view--header")
+        style = self._style("") + self._style("rule-view--header")
         segs = []
         for col, width in self._layout():
             segs.append(Segment(_fit(col.title, width, col.right) + " ", style))
@@ -395,7 +439,7 @@ class RuleView(ScrollView, can_focus=True):
         self._render_count += 1
         rule = self.rules[index]
         values = cell_values(rule)
-        base = self.rich_style
+        base = self._style("")
         row_style = Style()
         mark = self.marks.get(id(rule))
         heat = self.heat.get(id(rule)) if self.heat is not None else None
@@ -406,8 +450,8 @@ class RuleView(ScrollView, can_focus=True):
         if self.highlighted == id(rule):
             row_style += Style(reverse=True)
         if index == self.cursor:
-            row_style += self.get_component_rich_style("rule-view--cursor", partial=True)
-        dim = self.get_component_rich_style("rule-view--dim", partial=True)
+            row_style += self._style("rule-view--cursor/partial")
+        dim = self._style("rule-view--dim/partial")
         kind = target_kind(rule.target_name, rule.goto, self.chain_names)
         target_style = TARGET_STYLES.get(kind, Style())
         if heat is not None:
