@@ -271,8 +271,13 @@ class _SaveLoader:
                     raise _Stop  # an ip6tables-save dump after an iptables-save one (or back)
                 self.family_from_header = family
                 rs.family = family
-                if m.group(3) and rs.variant is None:
-                    rs.variant = m.group(3)
+                if rs.variant is None:
+                    if m.group(3):
+                        rs.variant = m.group(3)
+                    elif "-nft" in m.group(1):
+                        rs.variant = "nf_tables"
+                    elif "-legacy" in m.group(1):
+                        rs.variant = "legacy"
         elif body.startswith("Warning:"):
             self.report.add(Severity.INFO, lineno, indent + 1, body, line)
         elif "tables" in body and prompt_args(line) is not None:
