@@ -36,7 +36,7 @@ from ruleset.model import (
     Table,
     Target,
 )
-from ruleset.spec import TargetKind, quote, target_kind
+from ruleset.spec import TargetKind, normalize_protocol, quote, target_kind
 
 # ---------------------------------------------------------------------------------------------
 # Palette
@@ -215,15 +215,39 @@ def _values(opt: Option) -> str:
     return " ".join(quote(v) if (" " in v or not v) else v for v in opt.values)
 
 
+# Names an option's prefix may repeat besides its owner's own (`--icmpv6-type` of icmp6).
+_OWNER_ALIASES: dict[str, tuple[str, ...]] = {
+    "icmp6": ("icmp6", "icmpv6"),
+    "icmpv6": ("icmpv6", "icmp6"),
+}
+# Match modules that only repeat the protocol named by `-p` (as its normalised name).
+_PROTOCOL_MODULES: dict[str, str] = {"icmp6": "ipv6-icmp", "icmpv6": "ipv6-icmp"}
+
+
 def option_name(name: str, owner: str | None = None) -> str:
     """An option's name as shown: without its dashes, and without its owner's prefix
     (`--physdev-in` of physdev is `in`, `--log-prefix` of LOG is `prefix`)."""
     bare = name.lstrip("-")
     if owner:
-        prefix = owner.lower() + "-"
-        if bare.lower().startswith(prefix) and len(bare) > len(prefix):
-            return bare[len(prefix):]
+        low = bare.lower()
+        owner = owner.lower()
+        for alias in _OWNER_ALIASES.get(owner, (owner,)):
+            prefix = alias + "-"
+            if low.startswith(prefix) and len(bare) > len(prefix):
+                return bare[len(prefix):]
     return bare
+
+
+def _protocol_of(spec: RuleSpec) -> str | None:
+    """The `-p` protocol as a normalised name (`6` -> `tcp`), None when absent or negated."""
+    opt = spec.protocol
+    if opt is None or opt.negated:
+        return None
+    return normalize_protocol(opt.value)
+
+
+def _repeats_protocol(module: str, protocol: str | None) -> bool:
+    return protocol is not None and _PROTOCOL_MODULES.get(module, module) == protocol
 
 
 def _option(line: _Line, opt: Option, owner: str | None, style: str = "") -> None:
@@ -253,13 +277,21 @@ def _generic(line: _Line, spec: RuleSpec) -> None:
         if line.pos > start:
             line.add(" ")
         word = GENERIC_WORDS.get(name, name.lstrip("-"))
+        if not opt.values:  # a flag: `frag`, `!frag`
+            if opt.negated:
+                line.add("!", NEGATION_STYLE)
+            line.add(word, OPTION_STYLE)
+            continue
         if word:
             line.add(word, OPTION_STYLE)
-            if opt.values or opt.negated:
-                line.add(" ")
+            line.add(" ")
         if opt.negated:
             line.add("!", NEGATION_STYLE)
-        line.add(_values(opt), "bold" if name == "-p" else "")
+        if name == "-p":  # a number as iptables -L 1.8.9 prints it reads better as a name
+            line.add(" ".join(normalize_protocol(v) if v.isdigit() else v for v in opt.values),
+                     "bold")
+        else:
+            line.add(_values(opt))
 
 
 def generic_text(spec: RuleSpec) -> Text:
@@ -278,7 +310,8 @@ def _match(line: _Line, match: Match, protocol: str | None) -> None:
     start = line.pos
     module = match.module.lower()
     first = match.options[0].name if match.options else ""
-    if module != protocol and (not match.options or not _names_module(first, module)):
+    if not _repeats_protocol(module, protocol) and (
+            not match.options or not _names_module(first, module)):
         line.add(match.module, MODULE_STYLE)
     for opt in match.options:
         if line.pos > start:
@@ -305,13 +338,12 @@ def comment_text(comment: str | None) -> Text:
 
 def _matches(line: _Line, spec: RuleSpec) -> None:
     start = line.pos
-    proto_opt = spec.protocol
-    protocol = proto_opt.value.lower() if proto_opt and not proto_opt.negated else None
+    protocol = _protocol_of(spec)
     _generic(line, spec)
     for match in spec.matches:
         if match.module == "comment":
             continue
-        if not match.options and match.module.lower() == protocol:
+        if not match.options and _repeats_protocol(match.module.lower(), protocol):
             continue  # `-m tcp` after `-p tcp`: nothing to show
         if line.pos > start:
             line.add(" ")

@@ -257,3 +257,26 @@ def test_diagnostic_escapes_control_characters_and_keeps_the_caret_aligned() -> 
         "f:2:4: error: bad \\x1b byte\n"
         "    a\\x1bbXc\n"
         "          ^")  # under the X
+
+
+@pytest.mark.parametrize(
+    ("generic", "matches", "expected"),
+    [
+        ((opt("-p", "ipv6-icmp"),), (Match("icmp6", (opt("--icmpv6-type", "128"),)),),
+         "ipv6-icmp type 128"),
+        ((opt("-p", "6"),), (Match("tcp", (opt("--dport", "22"),)),), "tcp dport 22"),
+        ((opt("-p", "tcp"),), (Match("tcp"),), "tcp"),
+        ((opt("-p", "udp", negated=True),), (Match("udp", (opt("--dport", "53"),)),),
+         "!udp udp dport 53"),
+        ((), (Match("physdev", (opt("--physdev-in", "tap0"), opt("--physdev-is-bridged"))),),
+         "physdev in tap0 is-bridged"),
+        ((), (Match("set", (opt("--match-set", "S", "src,dst", negated=True),)),),
+         "!match-set S src,dst"),
+        ((), (Match("state", (opt("--state", "NEW"),)),), "state NEW"),
+        ((opt("-f", negated=True),), (), "!frag"),
+        ((opt("-f"), opt("-s", "10.0.0.0/8")), (), "src 10.0.0.0/8 frag"),
+    ],
+)
+def test_matches_read_well(generic: tuple[Option, ...], matches: tuple[Match, ...],
+                           expected: str) -> None:
+    assert render.matches_text(RuleSpec(generic=generic, matches=matches)).plain == expected
