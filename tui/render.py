@@ -1,17 +1,31 @@
 """Rich renderings of rulesets, shared by the CLI (`check`, `show`) and the Textual app.
 
 Rich only (no Textual). Every function is small and pure: model objects in, a Rich
-`Text`/`Table`/`Group` out. Nothing here prints; `make_console()` builds the Console the CLI
-prints with (it honours NO_COLOR, FORCE_COLOR and non-tty output as Rich does).
+`Text`/`Group` out. Nothing here prints; `make_console()` builds the Console the CLI prints
+with (it honours NO_COLOR, FORCE_COLOR and non-tty output as Rich does). Text taken from a dump
+is never read as markup or emoji, and control characters in it are shown escaped (`clean`).
 
 Vocabulary of a rendered rule (one line, `rule_summary`):
 
-    tcp src 10.0.0.0/8 in eth0 dport 22 ctstate NEW → ACCEPT  /* ssh */
+    tcp src 10.0.0.0/8 in !eth0 dport 22 ctstate NEW → ACCEPT  /* ssh */
 
 generic options first (protocol, `src`, `dst`, `in`, `out`, `frag`), then each `-m` module
-(its name, then its options without their dashes; the module name is left out when it only
-repeats the protocol, as in `-p tcp -m tcp`), then the target coloured by its kind
-(`ruleset.spec.target_kind`), then the comment. A negation is a `!` before what it negates.
+(its name, then its options without their dashes or the module's prefix; the module name is
+left out when it only repeats the protocol, as in `-p tcp -m tcp`, or when the first option
+says it, as in `--state`), then the target coloured by its kind (`ruleset.spec.target_kind`,
+palette `TARGET_STYLES`), then the comment. A negation is a `!` before what it negates.
+
+Public API:
+- pieces: `rule_summary`, `rule_body`, `target_text`, `matches_text`, `match_text`,
+  `generic_text`, `option_text`, `comment_text`, `counters_cells`, `format_count`, `kind_of`,
+  `target_style`, `TARGET_STYLES`, `table_chain_names` (compute once per table and pass it
+  as `chains` when rendering many rules);
+- chains and tables: `chain_header`, `chain_row_parts` / `chain_rows` (aligned
+  `#  pkts bytes  target  rule` lines), `chain_listing`, `table_header`, `table_listing`;
+- whole dumps: `ruleset_listing` (a Group; rows wrap under the rule column), `listing_lines`
+  (the same, unwrapped, lazily: for pipes and line-based widgets), `ruleset_summary` (the line
+  of `iptscope check`), `unknown_modules` / `known_modules` (the stepper's registry);
+- problems: `diagnostic_text`, `load_error_text`, `diagnostics_group`.
 """
 
 from __future__ import annotations
