@@ -76,6 +76,7 @@ class SentPacket:
     from_port: str | None = None
     to_port: str | None = None
     ident: int = 0
+    family: int = 4
 
     def wire(self) -> L.Packet:
         return L.Packet(self.src, self.dst, self.proto, sport=self.sport or 0,
@@ -95,7 +96,8 @@ class SentPacket:
                 return "INVALID"
             return "NEW"
         if self.proto == "icmp":
-            return "NEW" if self.icmp_type in (8, 13, 15, 17) else "INVALID"
+            new = (128,) if self.family == 6 else (8, 13, 15, 17)
+            return "NEW" if self.icmp_type in new else "INVALID"
         return "NEW"
 
     def describe(self) -> str:
@@ -387,6 +389,24 @@ class Generator:
             words.append(target)
         return " ".join(words)
 
+    def scenario6(self, backend: str, npackets: int = 4) -> Scenario:
+        """An IPv6 router scenario: an IPv4 one translated (addresses, icmp, ttl)."""
+        scen = self.scenario("router", backend, npackets)
+        # an IPv6 REJECT of a locally generated packet sends its ICMPv6 error to the host itself
+        # (no rate limit for local destinations): a second packet would walk the chains
+        scen.rules = "\n".join(
+            ln.replace("-j REJECT", "-j DROP") if ln.startswith(("-A OUTPUT", "-A out-u")) else ln
+            for ln in to_v6_rules(scen.rules).splitlines()) + "\n"
+        for p in scen.packets:
+            p.family = 6
+            p.src, p.dst = v6_address(p.src), v6_address(p.dst)
+            if p.proto == "icmp":
+                p.icmp_type = {8: 128, 0: 129}.get(p.icmp_type or 0, 128)
+            if p.mac_src is None:
+                pass
+        scen.lab = "router6"
+        return scen
+
     def scenario(self, lab: str, backend: str, npackets: int = 4) -> Scenario:
         rng = self.rng
         pkts = [self.router_packet() if lab == "router" else self.bridge_packet()
@@ -421,6 +441,67 @@ class Generator:
                     body.append(f"-A {hook} " + self._rule(table, hook, pkts, lab, users))
             lines += decl + [b.rstrip() for b in body] + ["COMMIT"]
         return Scenario(self.seed, lab, backend, "\n".join(lines) + "\n", pkts)
+
+
+# IPv4 networks of the generator and the IPv6 networks that stand for them in IPv6 scenarios
+V6_OF = {
+    "10.0.1.0": "fd00:1::", "10.0.2.0": "fd00:2::", "198.51.100.0": "2001:db8:100::",
+    "203.0.113.0": "2001:db8:ff::", "192.0.2.0": "2001:db8:fe::", "14.52.45.0": "2001:db8:45::",
+    "127.0.0.0": "::",
+}
+ROUTER6_LOCAL = ("fd00:1::1/64@eth1", "fd00:2::1/64@eth2", "::1/128@lo")
+IPSET6_SAVE_SCRIPT = (
+    "ipset create diffnet hash:net family inet6; ipset add diffnet 2001:db8:ff::/64; "
+    "ipset add diffnet 2001:db8:ff::40/122 nomatch; ipset add diffnet 2001:db8:45::2; "
+    "ipset create diffport hash:ip,port family inet6; ipset add diffport fd00:2::2,udp:53; "
+    "ipset add diffport 2001:db8:45::a,tcp:80"
+)
+
+
+def v6_address(text: str, prefix: int | None = None) -> str:
+    """10.0.1.5 -> fd00:1::5 (host octet n -> hex n), with /p -> /(p-24+64) for p >= 24."""
+    import ipaddress
+
+    addr = ipaddress.IPv4Address(text)
+    base = str(ipaddress.IPv4Address(int(addr) & 0xFFFFFF00))
+    host = int(addr) & 0xFF
+    if base in V6_OF:
+        v6 = ipaddress.IPv6Address(int(ipaddress.IPv6Address(V6_OF[base])) + host)
+    elif int(addr) == 0:
+        v6 = ipaddress.IPv6Address(0)
+    else:  # a wider network (10.0.0.0/8): keep its leading bytes in fd00::
+        v6 = ipaddress.IPv6Address((0xFD00 << 112) | (int(addr) << 64))
+    if prefix is None:
+        return str(v6)
+    bits = 128 - (32 - prefix) if prefix >= 24 else prefix  # host octet -> last 8 bits
+    if base not in V6_OF and int(addr) != 0:
+        bits = min(128, prefix + 16) if prefix >= 8 else prefix
+    return str(ipaddress.ip_network(f"{v6}/{bits}", strict=False))
+
+
+def to_v6_rules(text: str) -> str:
+    """An IPv4 ruleset of the generator as the IPv6 ruleset of the same shape."""
+    import re
+
+    def addr(m: re.Match[str]) -> str:
+        a, p = m.group(1), m.group(2)
+        if p:
+            return v6_address(a, int(p))
+        return v6_address(a)
+
+    # DNAT to ADDR:PORT -> [ADDR]:PORT
+    out = re.sub(r"--to-destination (\d+\.\d+\.\d+\.\d+):(\d+)\b",
+                 lambda m: f"--to-destination [{v6_address(m.group(1))}]:{m.group(2)}", text)
+    out = re.sub(r"(?<![\w.:\[])(\d+\.\d+\.\d+\.\d+)(?:/(\d+))?(?![\w.])", addr, out)
+    for old, new in (("-p icmp", "-p ipv6-icmp"), ("-m icmp ", "-m icmp6 "),
+                     ("--icmp-type 8", "--icmpv6-type 128"), ("--icmp-type 0", "--icmpv6-type 129"),
+                     ("--icmp-type 13", "--icmpv6-type 130"),
+                     ("--icmp-type echo-request", "--icmpv6-type echo-request"),
+                     ("-m ttl", "-m hl"), ("--ttl-eq", "--hl-eq"), ("--ttl-lt", "--hl-lt"),
+                     ("--ttl-gt", "--hl-gt"), ("-j TTL --ttl-set", "-j HL --hl-set"),
+                     ("-j TTL --ttl-dec", "-j HL --hl-dec"), ("BROADCAST", "MULTICAST")):
+        out = out.replace(old, new)
+    return out
 
 
 def _net(addr: str, bits: int) -> str:
@@ -563,7 +644,8 @@ class Runner:
     """One router lab and one bridge lab per backend, reused for every scenario."""
 
     def __init__(self, backends: tuple[str, ...] = ("nft",), *, trace_disagreements: bool = True,
-                 exclude: frozenset[str] = frozenset(), ordered_every: int = 0) -> None:
+                 exclude: frozenset[str] = frozenset(), ordered_every: int = 0,
+                 ipv6: bool = False) -> None:
         """`ordered_every=k`: every k-th nft scenario is replayed under the kernel's trace
         (`xtables-monitor --trace`) and the ORDER of matched rules and policies is compared
         with the stepper's walk too."""
@@ -579,6 +661,8 @@ class Runner:
         from ruleset.packet import Host
 
         self.with_bridge = L.bridge_unavailable_reason() is None
+        self.ipv6 = ipv6
+        self.routers6: dict[str, L.RouterLab] = {}
         for backend in backends:
             r = L.RouterLab(self.lab, backend=backend)
             r.fw.sh(IPSET_SAVE_SCRIPT)
@@ -590,13 +674,18 @@ class Runner:
                 b.fw.sh(IPSET_SAVE_SCRIPT)
                 self.bridges[backend] = b
                 topos.append(("bridge", b, BRIDGE_LOCAL))
+            if ipv6:
+                r6 = L.RouterLab(self.lab, backend=backend, family=6)
+                r6.fw.sh(IPSET6_SAVE_SCRIPT)
+                self.routers6[backend] = r6
+                topos.append(("router6", r6, ROUTER6_LOCAL))
             for name, topo, local in topos:
                 store = parse_ipset_save(topo.fw.run("ipset", "save").stdout)
                 host = Host.make(list(local), ipsets=store)
                 self.hosts[name] = host
 
     def close(self) -> None:
-        for t in (*self.routers.values(), *self.bridges.values()):
+        for t in (*self.routers.values(), *self.bridges.values(), *self.routers6.values()):
             t.close()
         self.lab.destroy()
 
@@ -609,7 +698,10 @@ class Runner:
             backend = self.backends[k % len(self.backends)]
             lab = "router" if k % 3 or not self.with_bridge else "bridge"
             gen = Generator(seed * 100003 + k, self.exclude)
-            scen = gen.scenario(lab, backend, packets_per_ruleset)
+            if self.ipv6 and k % 4 == 1:
+                scen = gen.scenario6(backend, packets_per_ruleset)
+            else:
+                scen = gen.scenario(lab, backend, packets_per_ruleset)
             self.run_scenario(scen, report)
         report.seconds = time.monotonic() - start
         return report
@@ -619,8 +711,7 @@ class Runner:
         from ruleset.packet import CtState, Packet
         from ruleset.stepper import Verdict, matched_policies, matched_rules, simulate
 
-        topo: L.RouterLab | L.BridgeLab = (self.routers if scen.lab == "router"
-                                           else self.bridges)[scen.backend]
+        topo = self._topology(scen)
         try:
             topo.load(scen.rules)
         except L.LabError as exc:
@@ -628,14 +719,16 @@ class Runner:
             return
         report.scenarios += 1
         walks: list[tuple[SentPacket, Any]] = []
-        kernel_text = topo.fw.save(backend=scen.backend, counters=True)
+        kernel_text = topo.fw.save(backend=scen.backend, counters=True,
+                                   family=getattr(topo, "family", 4))
         before = L.read_counters(kernel_text)
         ruleset = load_text(kernel_text, f"<seed {scen.seed}>")
         host = self.hosts[scen.lab]
         disagreements: list[tuple[Disagreement, SentPacket]] = []
         for sp in scen.packets:
+            proto = "ipv6-icmp" if sp.proto == "icmp" and sp.family == 6 else sp.proto
             pkt = Packet.make(
-                sp.src, sp.dst, sp.proto, sp.sport, sp.dport,
+                sp.src, sp.dst, proto, sp.sport, sp.dport,
                 in_iface=sp.in_iface, out_iface=sp.out_iface,
                 physdev_in=sp.physdev_in, physdev_out=sp.physdev_out,
                 bridged=sp.lab == "bridge", mac_src=sp.mac_src,
@@ -695,6 +788,12 @@ class Runner:
                 and report.scenarios % self.ordered_every == 0):
             self._ordered_check(scen, topo, walks, set(ruleset.tables), report)
 
+    def _topology(self, scen: Scenario) -> L.RouterLab | L.BridgeLab:
+        labs: dict[str, Any] = {"router": self.routers, "bridge": self.bridges,
+                                "router6": self.routers6}
+        topo: L.RouterLab | L.BridgeLab = labs[scen.lab][scen.backend]
+        return topo
+
     def _ordered_check(self, scen: Scenario, topo: L.RouterLab | L.BridgeLab,
                        walks: list[tuple[SentPacket, Any]], tables: set[str],
                        report: Report) -> None:
@@ -744,7 +843,7 @@ class Runner:
         """Replay one packet with the kernel's own trace (nft only)."""
         if scen.backend != "nft":
             return []
-        topo = (self.routers if scen.lab == "router" else self.bridges)["nft"]
+        topo = self._topology(scen)
         try:
             topo.load(L.with_trace_rules(scen.rules, f"-s {sp.src}"))
             sp2 = SentPacket(**{**asdict(sp), "ident": (sp.ident + 30000) % 65000 + 1})

@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 PREFIX = "iptscope-"
 NETNS_DIR = "/run/netns"
@@ -233,6 +234,20 @@ BUILTIN: dict[str, tuple[str, ...]] = {
 }
 
 
+V6_QUIET = (
+    "for k in all default; do d=/proc/sys/net/ipv6/conf/$k; echo 0 > $d/disable_ipv6;"
+    " echo 0 > $d/accept_dad; echo 0 > $d/accept_ra; echo 0 > $d/router_solicitations;"
+    " echo 1 > $d/addr_gen_mode; echo 1 > $d/mldv2_unsolicited_report_interval;"
+    " echo 1 > $d/mldv1_unsolicited_report_interval; done"
+)
+
+
+def enable_ipv6(ns: Netns) -> None:
+    """IPv6 on for links created after this, quietly: no link-local addresses, no DAD, no
+    router solicitations, MLD reports 1 ms apart (they are over before any test packet)."""
+    ns.sh(V6_QUIET)
+
+
 class Lab:
     """A set of namespaces created together and removed together (use as a context manager)."""
 
@@ -404,6 +419,7 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+MARKER = b"#iptscope#"
 TCP_FLAGS = {"FIN": 0x01, "SYN": 0x02, "RST": 0x04, "PSH": 0x08, "ACK": 0x10, "URG": 0x20,
              "ECE": 0x40, "CWR": 0x80}
 PROTO_NUMBERS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "ipv6-icmp": 58, "sctp": 132}
@@ -431,13 +447,21 @@ class Packet:
     def family(self) -> int:
         return 6 if ":" in self.dst else 4
 
+    @property
+    def data(self) -> bytes:
+        """The payload; IPv6 packets carry their ident in it (local raw IPv6 sockets do not
+        see the header's flow label)."""
+        if self.family == 6:
+            return self.payload + MARKER + struct.pack("!I", self.ident)
+        return self.payload
+
     def l4(self) -> bytes:
         proto = self.proto
         src = ipaddress.ip_address(self.src).packed
         dst = ipaddress.ip_address(self.dst).packed
         if proto == "udp":
-            length = 8 + len(self.payload)
-            hdr = struct.pack("!HHHH", self.sport, self.dport, length, 0) + self.payload
+            length = 8 + len(self.data)
+            hdr = struct.pack("!HHHH", self.sport, self.dport, length, 0) + self.data
             pseudo = self._pseudo(src, dst, 17, length)
             csum = _checksum(pseudo + hdr) or 0xFFFF
             return hdr[:6] + struct.pack("!H", csum) + hdr[8:]
@@ -447,11 +471,13 @@ class Packet:
                 flags |= TCP_FLAGS[name.upper()]
             hdr = struct.pack("!HHIIBBHHH", self.sport, self.dport, 1000, 0 if not flags & 0x10
                               else 2000, 5 << 4, flags, 64240, 0, 0)
+            if self.family == 6:
+                hdr += self.data
             pseudo = self._pseudo(src, dst, 6, len(hdr))
             csum = _checksum(pseudo + hdr)
             return hdr[:16] + struct.pack("!H", csum) + hdr[18:]
         if proto in ("icmp", "icmpv6", "ipv6-icmp"):
-            body = struct.pack("!HH", self.ident & 0xFFFF, 1) + self.payload
+            body = struct.pack("!HH", self.ident & 0xFFFF, 1) + self.data
             hdr = struct.pack("!BBH", self.icmp_type, self.icmp_code, 0) + body
             if self.family == 6:
                 pseudo = self._pseudo(src, dst, 58, len(hdr))
@@ -459,7 +485,7 @@ class Packet:
             else:
                 csum = _checksum(hdr)
             return hdr[:2] + struct.pack("!H", csum) + hdr[4:]
-        return self.payload
+        return self.data
 
     def _pseudo(self, src: bytes, dst: bytes, proto: int, length: int) -> bytes:
         if self.family == 6:
@@ -544,9 +570,12 @@ class Sink:
                 if ethertype not in (ETH_P_IP, ETH_P_IPV6):
                     continue
                 ident = packet_ident(data[14:], self.family)
-            else:
-                # IPv4 raw sockets get the IP header; IPv6 ones do not (no flow label): skip
-                ident = packet_ident(data, self.family) if self.family == 4 else -1
+            elif self.family == 4:
+                ident = packet_ident(data, 4)  # IPv4 raw sockets get the IP header
+            else:  # IPv6 raw sockets get the payload only: the ident follows MARKER
+                at = data.find(MARKER)
+                ident = (int(struct.unpack("!I", data[at + len(MARKER):at + len(MARKER) + 4])[0])
+                         if at >= 0 and len(data) >= at + len(MARKER) + 4 else None)
             if ident is not None:
                 seen.append(ident)
 
@@ -647,7 +676,7 @@ def parse_trace(text: str, tables: Sequence[str] = TABLES) -> list[TraceEvent]:
     return events
 
 
-_PACKET_ID = re.compile(r"\bID=(\d+)")
+_PACKET_ID = re.compile(r"\b(?:ID|FLOWLBL)=(\d+)")
 
 
 def parse_trace_packets(text: str, tables: Sequence[str] = TABLES) -> dict[int, list[TraceEvent]]:
@@ -800,24 +829,27 @@ class _Topology:
     def load(self, save_text: str, *, flush_conntrack: bool = True) -> None:
         """Replace the firewall namespace's ruleset (tables absent from the text are removed)."""
         present = set(re.findall(r"^\*(\S+)", save_text, re.M))
+        family = getattr(self, "family", 4)
         script = []
         if flush_conntrack:
             script.append("conntrack -F >/dev/null 2>&1")
         if self.backend == "nft":
+            fam = "ip6" if family == 6 else "ip"
             for t in TABLES:
                 if t not in present:
-                    script.append(f"nft delete table ip {t} >/dev/null 2>&1")
+                    script.append(f"nft delete table {fam} {t} >/dev/null 2>&1")
         else:
             missing = [t for t in TABLES if t not in present]
             if missing:
                 empty = "".join(f"*{t}\n" + "".join(f":{c} ACCEPT [0:0]\n" for c in BUILTIN[t])
                                 + "COMMIT\n" for t in missing)
                 save_text = empty + save_text
-        script.append(f"{tool(self.backend, 'restore')}")
+        script.append(f"{tool(self.backend, 'restore', family)}")
         self.fw.run("sh", "-c", "; ".join(script), input=save_text)
 
     def counters(self) -> CounterSnapshot:
-        return read_counters(self.fw.save(backend=self.backend))
+        return read_counters(self.fw.save(backend=self.backend,
+                                          family=getattr(self, "family", 4)))
 
     def _drain(self) -> None:
         for s in self.sinks:
@@ -842,7 +874,8 @@ class _Topology:
 
 
 class RouterLab(_Topology):
-    """h1 -- r -- h2; the ruleset under test lives in r."""
+    """h1 -- r -- h2; the ruleset under test lives in r. `family=6` builds the same with IPv6
+    (fd00:1::/64, fd00:2::/64, 2001:db8:100::/64 routed via h2) and loads ip6tables rules."""
 
     H1_MAC = "02:00:00:00:01:02"
     R1_MAC = "02:00:00:00:01:01"
@@ -854,27 +887,40 @@ class RouterLab(_Topology):
     H2 = "10.0.2.2"
     REMOTE = "198.51.100.0/24"  # routed by r via h2
     LOCAL_ADDRS = ("10.0.1.1", "10.0.2.1", "127.0.0.1")
+    V6: ClassVar[dict[str, str]] = {
+        "H1": "fd00:1::2", "R1": "fd00:1::1", "R2": "fd00:2::1", "H2": "fd00:2::2",
+        "REMOTE": "2001:db8:100::/64"}
 
-    def __init__(self, lab: Lab, *, backend: str = "nft") -> None:
+    def __init__(self, lab: Lab, *, backend: str = "nft", family: int = 4) -> None:
         self.lab = lab
         self.backend = backend
+        self.family = family
+        if family == 6:
+            self.H1, self.R1, self.R2, self.H2 = (self.V6[k] for k in ("H1", "R1", "R2", "H2"))
+            self.REMOTE = self.V6["REMOTE"]
+        plen = 64 if family == 6 else 24
         self.h1 = lab.netns("h1")
         self.r = lab.netns("r")
         self.h2 = lab.netns("h2")
         self.fw = self.r
+        if family == 6:
+            for ns in (self.h1, self.r, self.h2):
+                enable_ipv6(ns)
         keep_conntrack(self.r)
         lab.veth(self.h1, "eth0", self.r, "eth1", a_mac=self.H1_MAC, b_mac=self.R1_MAC)
         lab.veth(self.r, "eth2", self.h2, "eth0", a_mac=self.R2_MAC, b_mac=self.H2_MAC)
-        self.h1.ip("addr", "add", f"{self.H1}/24", "dev", "eth0")
-        self.r.ip("addr", "add", f"{self.R1}/24", "dev", "eth1")
-        self.r.ip("addr", "add", f"{self.R2}/24", "dev", "eth2")
-        self.h2.ip("addr", "add", f"{self.H2}/24", "dev", "eth0")
+        extra = ["nodad"] if family == 6 else []
+        self.h1.ip("addr", "add", f"{self.H1}/{plen}", "dev", "eth0", *extra)
+        self.r.ip("addr", "add", f"{self.R1}/{plen}", "dev", "eth1", *extra)
+        self.r.ip("addr", "add", f"{self.R2}/{plen}", "dev", "eth2", *extra)
+        self.h2.ip("addr", "add", f"{self.H2}/{plen}", "dev", "eth0", *extra)
         self.r.sh(
             "echo 1 > /proc/sys/net/ipv4/ip_forward;"
             "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 > $f; done;"
             "for f in /proc/sys/net/ipv4/conf/*/send_redirects; do echo 0 > $f; done;"
             "for f in /proc/sys/net/ipv4/conf/*/accept_local; do echo 1 > $f; done;"
             + QUIET_ICMP
+            + (";echo 1 > /proc/sys/net/ipv6/conf/all/forwarding" if family == 6 else "")
         )
         self.r.ip("route", "add", self.REMOTE, "via", self.H2)
         self.r.ip("neigh", "replace", self.H1, "lladdr", self.H1_MAC, "dev", "eth1", "nud",
@@ -888,14 +934,17 @@ class RouterLab(_Topology):
         # endpoints never answer (their replies would walk r's chains)
         for host in (self.h1, self.h2):
             host.restore("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n"
-                         ":OUTPUT DROP [0:0]\nCOMMIT\n", backend="nft")
+                         ":OUTPUT DROP [0:0]\nCOMMIT\n", backend="nft", family=family)
+        icmp = 58 if family == 6 else 1
         self.sinks = [
-            Sink(self.h2, "h2", iface="eth0"),
-            Sink(self.r, "r:tcp", proto=6),
-            Sink(self.r, "r:udp", proto=17),
-            Sink(self.r, "r:icmp", proto=1),
-            Sink(self.h1, "h1", iface="eth0"),
+            Sink(self.h2, "h2", iface="eth0", family=family),
+            Sink(self.r, "r:tcp", proto=6, family=family),
+            Sink(self.r, "r:udp", proto=17, family=family),
+            Sink(self.r, "r:icmp", proto=icmp, family=family),
+            Sink(self.h1, "h1", iface="eth0", family=family),
         ]
+        if family == 6:
+            time.sleep(0.05)  # the MLD reports of the new links are over
 
     def send(self, packet: Packet, path: str, *, wait: float = 0.05,
              trace: bool = False, before: CounterSnapshot | None = None) -> Delivery:

@@ -1,7 +1,8 @@
 """Differential tests: the stepper against the real kernel (issue 3).
 
 Random rulesets and packets (see `tests/kernel/differential.py`) on the router's input,
-forward and output paths and through the compute node's bridge, under iptables-nft and
+forward and output paths (IPv4 and, for a quarter of the rulesets, IPv6) and through the
+compute node's bridge, under iptables-nft and
 iptables-legacy. For every packet, the rules and policies the stepper says matched must be
 exactly those whose kernel packet counters grew, and the verdicts must agree. With nft, a third
 of the rulesets are replayed under the kernel's own trace and the order of the walk must agree.
@@ -36,7 +37,8 @@ def test_stepper_agrees_with_kernel(kernel: None, backend: str, chunk: int,
     n = max(1, CASES // len(CHUNKS))
     # nft: every 3rd ruleset is replayed under xtables-monitor --trace and the ORDER of the
     # matched rules and policies is compared as well
-    runner = D.Runner((backend,), ordered_every=3 if backend == "nft" else 0)
+    # a quarter of the rulesets are IPv6 (ip6tables, the router lab with IPv6 addresses)
+    runner = D.Runner((backend,), ordered_every=3 if backend == "nft" else 0, ipv6=True)
     try:
         report = runner.run(n, seed=SEED * 1000 + chunk)
     finally:

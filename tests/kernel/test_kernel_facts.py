@@ -111,3 +111,27 @@ def test_listing_prints_nul_after_bpf(lab: L.Lab) -> None:
         ns.restore(FILTER_HEAD + '-A INPUT -m bpf --bytecode "1,6 0 0 0"\nCOMMIT\n',
                    backend=backend)
         assert "\0" in ns.iptables("-L", "-n", backend=backend)
+
+
+@pytest.mark.parametrize("backend", L.BACKENDS)
+def test_addrtype_several_types_ipv4_any_ipv6_all(lab: L.Lab, backend: str) -> None:
+    """`-m addrtype --dst-type UNICAST,LOCAL` matches an address of ANY of the types in IPv4,
+    but only one of ALL of them in IPv6 (addrtype_mt6 checks each type in turn). And in IPv6
+    an address can have several types at once: a routable one is UNICAST, a local one
+    UNICAST and LOCAL, one without a route UNICAST and UNREACHABLE."""
+    rules = (FILTER_HEAD + "-A FORWARD -m addrtype --dst-type UNICAST,LOCAL\n"
+             "-A FORWARD -m addrtype --dst-type UNICAST\n"
+             "-A FORWARD -m addrtype --src-type UNICAST\n"
+             "-A FORWARD -m addrtype --src-type UNREACHABLE\nCOMMIT\n")
+    seen = {}
+    for family, src, dst in ((4, "203.0.113.5", "198.51.100.7"),
+                             (6, "2001:db8:ff::5", "2001:db8:100::7")):
+        r = L.RouterLab(lab, backend=backend, family=family)
+        try:
+            r.load(rules)
+            d = r.send(L.Packet(src, dst, "udp", ident=20 + family), "forward")
+            seen[family] = [k.position for k in d.grown if k.table == "filter" and k.position]
+        finally:
+            r.close()
+    assert seen[4] == [1, 2, 3]  # an unroutable IPv4 source is UNICAST only
+    assert seen[6] == [2, 3, 4]
