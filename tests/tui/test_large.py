@@ -1,0 +1,48 @@
+"""kube-proxy scale: a 5,000-rule chain is drawn and resolved only where it is visible."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tui.rulesets import KUBE_AFTER, load
+from tui.app import IptscopeApp
+from tui.explorer import Explorer
+from tui.screens.main import MainScreen
+from tui.widgets.chain_tree import ChainTree
+from tui.widgets.rule_view import RuleView
+
+pytestmark = pytest.mark.skipif(not KUBE_AFTER.exists(), reason="kube-5000 dump not present")
+
+
+async def test_kube_services_renders_and_resolves_only_visible_rows() -> None:
+    ruleset = load(KUBE_AFTER)
+    services = ruleset.tables["nat"].chains["KUBE-SERVICES"]
+    assert len(services.rules) > 4000
+    app = IptscopeApp(Explorer(ruleset))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        main.navigate("nat", "KUBE-SERVICES")
+        await pilot.pause()
+        view = main.query_one(RuleView)
+        assert len(view.rules) == len(services.rules)
+        drawn = view._render_count
+        resolved = sum(1 for r in services.rules if r.resolved)
+        assert drawn < 120 and resolved < 120, (drawn, resolved)
+        await pilot.press("end")
+        await pilot.pause()
+        assert view.current_rule is services.rules[-1]
+        assert sum(1 for r in services.rules if r.resolved) < 200
+        # the last rule goes to KUBE-NODEPORTS; the one before it to a service
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        assert main.location is not None and main.location.chain.startswith("KUBE-SVC-")
+        # the tree groups the 20,000 nat chains by prefix instead of listing them all
+        tree = main.query_one(ChainTree)
+        nat = next(n for n in tree.root.children if n.data and n.data.table == "nat")
+        assert len(nat.children) < 50
+        assert tree.cursor_node is not None and "KUBE-SVC-" in str(tree.cursor_node.label)
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert main.location.chain == "KUBE-SERVICES"
+        assert view.current_rule is services.rules[-2]
