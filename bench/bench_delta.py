@@ -38,7 +38,7 @@ def median_time(fn: Callable[[], object], runs: int) -> tuple[float, list[float]
 
 def main() -> int:
     from parser.load import load_text
-    from ruleset.delta import diff_rulesets
+    from ruleset.delta import Status, diff_rulesets
     from ruleset.live import IncrementalParser, Poller
 
     ap = argparse.ArgumentParser(description=__doc__)
@@ -65,6 +65,18 @@ def main() -> int:
     t_ldiff, all_ldiff = median_time(lambda: diff_rulesets(lb, la), runs)
     print(f"diff -L -v -n -x nat (loaded): median {t_ldiff:.3f} s  runs "
           f"{[round(t, 3) for t in all_ldiff]}  grew={sum(1 for r in dl.rules if r.grew)}")
+
+    # Mixed formats: the nat listing vs the nat table of the save (specs resolved by the parser
+    # first, then paired by normalized spec).
+    t0 = time.perf_counter()
+    lb.resolve_all()
+    after.resolve_all()
+    t1 = time.perf_counter()
+    dm = diff_rulesets(lb, after, tables=["nat"])
+    t2 = time.perf_counter()
+    print(f"mixed -L (before) vs save -c (after), nat: resolve both {t1 - t0:.2f} s, diff "
+          f"{t2 - t1:.2f} s, grew={sum(1 for r in dm.rules if r.grew)}, "
+          f"added/removed={dm.count(Status.ADDED)}/{dm.count(Status.REMOVED)}")
 
     # First full load vs incremental re-poll, interleaved (load, re-poll, load, re-poll, ...)
     # so that both see the same machine load; CPU time of this process (time.process_time)

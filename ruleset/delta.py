@@ -9,7 +9,8 @@ Pairing runs in three tiers per chain, each on the rules the previous tier left 
 
 1. the rule text with its counters stripped (cheap string work; only when both dumps are in the
    same format family: two saves, two ``-S``, two ``-L`` listings);
-2. :func:`ruleset.spec.spec_key` of the resolved spec (equal across formats for the same rule);
+2. the normalized spec (:func:`spec_identity`, the tuple form of :func:`ruleset.spec.spec_key`:
+   equal across formats for the same rule);
 3. a *weak* key (generic options, matches that carry options, target name without target
    options) for what ``-L`` prints differently from iptables-save (``MARK or 0x4000``).
 
@@ -29,13 +30,14 @@ from __future__ import annotations
 import gc
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from ruleset.model import (
+    GENERIC_OPTIONS,
     TABLE_ORDER,
     Chain,
     Counters,
@@ -46,7 +48,13 @@ from ruleset.model import (
     RuleSpec,
     Table,
 )
-from ruleset.spec import canonical, render_spec, spec_key
+from ruleset.spec import (
+    canonical,
+    is_any_address,
+    normalize_address,
+    normalize_protocol,
+    render_spec,
+)
 
 
 @contextmanager
@@ -363,6 +371,33 @@ def _quick_key(text: str, family: str | None) -> str:
     return text
 
 
+_GENERIC_RANK = {name: n for n, name in enumerate(GENERIC_OPTIONS)}
+_ANY_IFACE = (("+",), ("*",))
+
+
+def spec_identity(spec: RuleSpec, family: Family = Family.IPV4) -> Hashable:
+    """A hashable identity of a rule spec, equal when :func:`ruleset.spec.spec_key` is (the
+    same normalisation as :func:`ruleset.spec.canonical`: addresses with prefixes,
+    protocol names, no no-op options, generic options in iptables-save order) but built as a
+    tuple instead of rendered text: several times cheaper on 100,000 rules."""
+    generic: list[tuple[int, str, tuple[str, ...], bool]] = []
+    for opt in spec.generic:
+        name, values, neg = opt.name, opt.values, opt.negated
+        if name == "-s" or name == "-d":
+            values = tuple(normalize_address(v, family) for v in values)
+            if not neg and all(is_any_address(v) for v in values):
+                continue
+        elif name == "-p":
+            values = tuple(normalize_protocol(v) for v in values)
+            if not neg and values in (("all",), ("0",)):
+                continue
+        elif (name == "-i" or name == "-o") and not neg and values in _ANY_IFACE:
+            continue
+        generic.append((_GENERIC_RANK.get(name, len(_GENERIC_RANK)), name, values, neg))
+    generic.sort()
+    return (tuple(generic), spec.matches, spec.target, spec.opaque)
+
+
 def weak_key(spec: RuleSpec, family: Family = Family.IPV4) -> str:
     """A looser identity for rules that `-L` prints differently from iptables-save: the generic
     options, the matches that carry options (empty protocol matches dropped), the target name."""
@@ -393,7 +428,7 @@ def _table_rank(name: str) -> int:
 # ---------------------------------------------------------------------------------------------
 # Pairing
 
-KeyFn = Callable[[Rule], str]
+KeyFn = Callable[[Rule], Hashable]
 
 
 def _moved(pairs: list[tuple[int, int]]) -> set[int]:
@@ -427,7 +462,7 @@ class _Keys:
     def __init__(self, ruleset: Ruleset, fmt_family: str | None) -> None:
         self.family = ruleset.family
         self.fmt_family = fmt_family
-        self._spec: dict[int, str] = {}
+        self._spec: dict[int, Hashable] = {}
         self._weak: dict[int, str] = {}
 
     def text(self, rule: Rule) -> str:
@@ -435,10 +470,10 @@ class _Keys:
             return f"\0{id(rule)}"  # no text: never pairs in this tier
         return text_key(rule.text, self.fmt_family)
 
-    def spec(self, rule: Rule) -> str:
+    def spec(self, rule: Rule) -> Hashable:
         found = self._spec.get(id(rule))
         if found is None:
-            found = spec_key(rule.spec, self.family)
+            found = spec_identity(rule.spec, self.family)
             self._spec[id(rule)] = found
         return found
 
@@ -491,6 +526,14 @@ def _diff_chain(
                     d = counter_delta(kb_, ka_)
                     append(RuleDelta(table, name, b, a, d, _rule_status(d, False)))
             return
+    if before and after and len(before) == len(after) and all(
+        kb.spec(b) == ka.spec(a) for b, a in zip(before, after, strict=True)
+    ):
+        # Same rules in the same order (the common case across formats): pair in place.
+        for b, a in zip(before, after, strict=True):
+            d = counter_delta(b.counters, a.counters)
+            out.append(RuleDelta(table, name, b, a, d, _rule_status(d, False)))
+        return
     pairs: list[tuple[int, int]] = []
     left_b = list(range(len(before)))
     left_a = list(range(len(after)))
@@ -534,10 +577,10 @@ def _pair_by_key_two(
     before: list[Rule], after: list[Rule], left_b: list[int], left_a: list[int],
     key_b: KeyFn, key_a: KeyFn, pairs: list[tuple[int, int]],
 ) -> tuple[list[int], list[int]]:
-    groups: dict[str, list[int]] = {}
+    groups: dict[Hashable, list[int]] = {}
     for i in left_b:
         groups.setdefault(key_b(before[i]), []).append(i)
-    taken: dict[str, int] = {}
+    taken: dict[Hashable, int] = {}
     rest_a: list[int] = []
     paired_b: set[int] = set()
     for j in left_a:
