@@ -318,3 +318,28 @@ def test_rounded_bounds_hold_the_true_delta(p0: int, b0: int, dp: int, db: int) 
     assert d.packets_min <= dp <= d.packets_max
     assert d.bytes_min <= db <= d.bytes_max
     assert d.approximate == (not (before.exact and after.exact))
+
+
+def test_spec_identity_agrees_with_spec_key() -> None:
+    from ruleset.delta import spec_identity
+    from ruleset.spec import spec_key
+
+    specs = [
+        RuleSpec(generic=(Option("-s", ("10.0.0.1",)), Option("-p", ("6",))),
+                 target=Target("ACCEPT")),
+        RuleSpec(generic=(Option("-p", ("tcp",)), Option("-s", ("10.0.0.1/32",))),
+                 target=Target("ACCEPT")),
+        RuleSpec(generic=(Option("-s", ("10.0.0.1/32",)), Option("-p", ("tcp",)),
+                          Option("-i", ("+",))), target=Target("ACCEPT")),
+        RuleSpec(generic=(Option("-s", ("0.0.0.0/0",)), Option("-p", ("all",))),
+                 target=Target("DROP")),
+        RuleSpec(target=Target("DROP")),
+        RuleSpec(generic=(Option("-s", ("0.0.0.0/0",), negated=True),), target=Target("DROP")),
+        RuleSpec(generic=(Option("-d", ("10.0.0.0/255.255.255.0",)),), target=Target("DROP")),
+        RuleSpec(generic=(Option("-d", ("10.0.0.0/24",)),), target=Target("DROP")),
+        udp(53), udp(53, "DROP"), udp(54),
+        RuleSpec(target=Target("MARK", (Option("--set-xmark", ("0x1/0x1",)),))),
+    ]
+    for a in specs:
+        for b in specs:
+            assert (spec_identity(a) == spec_identity(b)) == (spec_key(a) == spec_key(b)), (a, b)
