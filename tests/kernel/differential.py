@@ -784,8 +784,10 @@ class Runner:
             if self.trace_disagreements:
                 dis.kernel_trace = self._kernel_trace(scen, sp)
             report.disagreements.append(dis)
+        # IPv4 only: xtables-monitor 1.8.9 misprints some IPv6 rules (a DNAT to fd00:1::1 as
+        # `253.0.0.1`, others as a bare `-6 -t raw`), so its rule text cannot be matched
         if (self.ordered_every and scen.backend == "nft" and not disagreements
-                and report.scenarios % self.ordered_every == 0):
+                and scen.lab != "router6" and report.scenarios % self.ordered_every == 0):
             self._ordered_check(scen, topo, walks, set(ruleset.tables), report)
 
     def _topology(self, scen: Scenario) -> L.RouterLab | L.BridgeLab:
