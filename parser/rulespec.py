@@ -571,6 +571,10 @@ _PROGRAMS = frozenset((
     "iptables", "ip6tables", "iptables-legacy", "ip6tables-legacy", "iptables-nft",
     "ip6tables-nft",
 ))
+_TAKES_A_WORD = frozenset((
+    *FREE_VALUE_OPTIONS, "-m", "--match", "-j", "--jump", "-g", "--goto",
+    *(GENERIC_NAMES - {"-f", "--fragment"}),
+))
 _IGNORED_FLAGS = frozenset(("-v", "--verbose", "-n", "--numeric", "-x", "--exact",
                             "--line-numbers", "-4", "--ipv4", "-6", "--ipv6"))
 
@@ -617,6 +621,10 @@ def parse_command(
     rest: list[int] = []  # indices of the words that are not -t/op/flags
     while i < len(words):
         w = words[i]
+        if i > 0 and words[i - 1] in _TAKES_A_WORD and not qflags[i - 1]:
+            rest.append(i)  # a value (`--comment --zero`), never a command or -t
+            i += 1
+            continue
         if not qflags[i] and w in ("-t", "--table"):
             if i + 1 >= len(words):
                 raise fail(f"{w} needs a table name", i)

@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from parser.errors import LoadError, ParseError
 from parser.load import load_text
-from parser.rulespec import FREE_VALUE_OPTIONS, STRUCTURE_WORDS, parse_rule_args, spec_from_text
+from parser.rulespec import (
+    FREE_VALUE_OPTIONS,
+    STRUCTURE_WORDS,
+    parse_command,
+    parse_rule_args,
+    spec_from_text,
+)
+from ruleset.commands import Command
 from ruleset.model import Match, Option, RuleSpec, Target
 from ruleset.spec import render_spec
 
@@ -116,3 +123,29 @@ def test_strict_load_raises_only_parser_errors(text: str) -> None:
         assert d.line >= 1 and d.col >= 1
     except LoadError:
         assert _unloadable(text)
+
+
+chain_names = st.from_regex(r"\A[A-Za-z][A-Za-z0-9_-]{0,12}\Z")
+commands = st.one_of(
+    st.builds(lambda t, c, s: Command("-A", t, c, spec=s), st.sampled_from(
+        ["filter", "nat", "mangle", "raw"]), chain_names, specs),
+    st.builds(lambda c, p, s: Command("-I", "filter", c, p, s), chain_names,
+              st.one_of(st.none(), st.integers(1, 999)), specs),
+    st.builds(lambda c, p, s: Command("-R", "filter", c, p, s), chain_names,
+              st.integers(1, 999), specs),
+    st.builds(lambda c, p: Command("-D", "filter", c, p), chain_names, st.integers(1, 999)),
+    st.builds(lambda c, s: Command("-D", "filter", c, spec=s), chain_names, specs),
+    st.builds(lambda c, p: Command("-P", "filter", c, policy=p), chain_names,
+              st.sampled_from(["ACCEPT", "DROP"])),
+    st.builds(lambda c: Command("-N", "filter", c), chain_names),
+    st.builds(lambda c, n: Command("-E", "filter", c, new_name=n), chain_names, chain_names),
+    st.builds(lambda op, c: Command(op, "filter", c), st.sampled_from(["-X", "-F", "-Z"]),
+              st.one_of(st.none(), chain_names)),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(commands)
+def test_command_render_then_parse_is_identity(cmd: Command) -> None:
+    text = cmd.render()
+    assert parse_command(text) == cmd, text
