@@ -16,7 +16,10 @@ the same ruleset:
   text on the rule, never drop it.
 
 The listing formats do not name their table; each table's block is preceded by a
-`# Table: NAME` hint line (a form the parsers document).
+`# Table: NAME` hint line (a form the parsers document). `test_every_format_loads` also loads
+all eight formats (save, save -c, -S, -S -v, -L -v -n -x --line-numbers, -L -v -n
+--line-numbers, -L -n, -L with names) as a terminal paste with the command lines
+(`# iptables -t nat -L -n`) between the tables.
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def dumps(request: pytest.FixtureRequest) -> Iterator[dict[tuple[int, str], Dump
                            *(["family", "inet6"] if family == 6 else []))
                 ns.restore(_catalog_text(family), backend=backend, family=family,
                            counters=True)
-                texts = L.dump_formats(ns, backend=backend, family=family, formats=FORMATS)
+                texts = L.dump_formats(ns, backend=backend, family=family)
                 out[(family, backend)] = Dumps(family, backend, texts)
         yield out
     finally:
@@ -291,6 +294,31 @@ def test_save_and_listing_agree(dumps: dict[tuple[int, str], Dumps], family: int
                 problems += [f"{where}: {p}\n    save: {a.text}\n    -L:   {b.text}"
                              for p in compare_listing_rule(a, b, save.family)]
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(("family", "backend"), CASES, ids=IDS)
+def test_every_format_loads(dumps: dict[tuple[int, str], Dumps], family: int,
+                            backend: str) -> None:
+    """Every dump format, prompts included, loads without errors into the same tables, chains
+    and rule counts, with the right format name and family."""
+    load = pytest.importorskip("parser.load")
+    d = dumps[(family, backend)]
+    names = {"save": "iptables-save", "save-c": "iptables-save -c", "S": "iptables -S",
+             "S-v": "iptables -S -v"}
+    shapes = {}
+    for fmt, text in d.texts.items():
+        rs = load.load_text(text.replace("\0", ""), f"<{fmt}>")
+        rs.resolve_all()
+        assert not rs.errors, (fmt, [str(e) for e in rs.errors[:5]])
+        assert rs.format == names.get(fmt, rs.format), (fmt, rs.format)
+        if fmt.startswith("L"):
+            assert rs.format.startswith("iptables -L"), (fmt, rs.format)
+        assert rs.family.value == f"ipv{family}", fmt
+        shapes[fmt] = {(t.name, c.name): len(c.rules) for t in rs.ordered_tables()
+                       for c in t.chains.values()}
+    reference = shapes["save-c"]
+    for fmt, shape in shapes.items():
+        assert shape == reference, (fmt, set(shape.items()) ^ set(reference.items()))
 
 
 def test_allowances_are_all_needed(dumps: dict[tuple[int, str], Dumps]) -> None:
