@@ -248,3 +248,20 @@ def test_check_never_raises(tmp_path: Path, data: str | bytes) -> None:
         assert code in (0, 1), (args, out.getvalue(), err.getvalue())
     assert "Traceback" not in out.getvalue() + err.getvalue()
     assert "internal error" not in out.getvalue() + err.getvalue()
+
+
+def test_whole_corpus_in_one_run(cli: Cli) -> None:
+    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+    files = sorted(str(p) for p in corpus.glob("*/*.txt"))
+    if not files:
+        pytest.skip("../shared/corpus not available")
+    result = cli("check", "--json", *files)
+    no_traceback(result)
+    report = json.loads(result.out)
+    assert [f["path"] for f in report["files"]] == files
+    failed = [f["path"] for f in report["files"]
+              if "/other/" not in f["path"]
+              and any(d["severity"] == "error" for d in f["diagnostics"])]
+    assert failed == []
+    assert result.code == (1 if any(
+        any(d["severity"] == "error" for d in f["diagnostics"]) for f in report["files"]) else 0)
