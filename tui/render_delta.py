@@ -123,7 +123,7 @@ def snapshot_line(label: str, snap: Snapshot) -> Text:
     return text
 
 
-def summary_text(delta: Delta, shown: int) -> Text:
+def summary_text(delta: Delta, shown: Sequence[RuleDelta]) -> Text:
     counts = delta.summary()
     parts = [f"{counts['grew']} grew", f"{counts['reset']} reset", f"{counts['added']} added",
              f"{counts['removed']} removed", f"{counts['moved']} moved",
@@ -131,10 +131,12 @@ def summary_text(delta: Delta, shown: int) -> Text:
     text = Text(", ".join(parts))
     if delta.seconds:
         text.append(f"; {delta.seconds:.3g} s between the snapshots")
-    if any(r.delta.approximate for r in delta.rules):
+    if any(r.delta.approximate and (r.delta.packets_min != r.delta.packets_max
+                                    or r.delta.bytes_min != r.delta.bytes_max)
+           for r in shown):
         text.append("; ~ marks figures rounded by iptables -L (K/M/G): bounds in brackets",
                     style="dim")
-    if shown == 0:
+    if not shown:
         text.append("\nno rule counter changed", style="dim")
     return text
 
@@ -155,5 +157,5 @@ def delta_report(
         parts.append(rule_table(changes, seconds=delta.seconds))
     if policies:
         parts.append(policy_table(policies))
-    parts.append(summary_text(delta, len(changes)))
+    parts.append(summary_text(delta, changes))
     return Group(*parts)
