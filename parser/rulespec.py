@@ -87,6 +87,12 @@ def _shape_bare(words: list[str], key: list[str], vals: list[str], pending: int)
                 vals.append(w)
             pending = 0
         elif w[:1] == "-" and len(w) > 1 and (w[1] == "-" or w[1].isalpha()):
+            if "=" in w and w[1] == "-":  # getopt's `--dport=80`
+                name, _eq, value = w.partition("=")
+                key.append(name)
+                key.append(SLOT)
+                vals.append(value)
+                continue
             key.append(w)
             pending = _PENDING.get(w, 0)
         elif w == "!":

@@ -101,6 +101,11 @@ def test_flags_are_not_taken_for_free_text_options() -> None:
     assert spec.target == Target("DROP")
 
 
+def test_getopt_equals_form() -> None:
+    assert parse("-p tcp --dport=80 -j ACCEPT") == parse("-p tcp --dport 80 -j ACCEPT")
+    assert parse("--source=1.2.3.4 -j DROP").source == Option("-s", ("1.2.3.4",))
+
+
 def test_target_options() -> None:
     spec = parse("-p tcp -m tcp -j DNAT --to-destination 10.244.176.248:8080 --random")
     assert spec.target == Target("DNAT", (
