@@ -13,7 +13,7 @@ created for the run and removed at the end; the host's firewall is never touched
         Load RULES (iptables-restore input) into the router between two hosts and send one
         packet on the path.
     python scripts/lab.py cleanup
-        Remove stale iptscope-* namespaces left by killed runs.
+        Remove the lab namespaces of runs that are gone (killed); a live run's are kept.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trace", action="store_true")
     p.set_defaults(func=cmd_router)
     p = sub.add_parser("cleanup", help="remove stale iptscope-* namespaces")
-    p.set_defaults(func=lambda a: print("\n".join(L.cleanup_stale(0))) or 0)
+    p.set_defaults(func=lambda a: print("\n".join(L.cleanup_stale(min_age=0))) or 0)
     args = ap.parse_args(argv)
     reason = L.unavailable_reason() if args.cmd != "cleanup" else None
     if reason:

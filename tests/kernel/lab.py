@@ -304,10 +304,11 @@ class Lab:
 _LAB_NAME = re.compile(rf"^{PREFIX}[A-Za-z0-9]+-(\d+)-\d+-[A-Za-z0-9]+$")
 
 
-def cleanup_stale(max_age: float = 3600.0) -> list[str]:
+def cleanup_stale(min_age: float = 60.0, max_age: float = 6 * 3600.0) -> list[str]:
     """Remove namespaces this module created (`iptscope-<tag>-<pid>-<n>-<role>`) whose process
-    is gone (and that are older than a minute), or that are older than `max_age` seconds.
-    Namespaces named otherwise (another tool's) are never touched. Returns the names removed."""
+    is gone and that are older than `min_age` seconds, or that are older than `max_age` (a hung
+    run). A live run's namespaces younger than `max_age` are never touched, nor namespaces
+    named otherwise (another tool's). Returns the names removed."""
     removed: list[str] = []
     try:
         names = os.listdir(NETNS_DIR)
@@ -332,7 +333,7 @@ def cleanup_stale(max_age: float = 3600.0) -> list[str]:
             age = now - os.stat(f"{NETNS_DIR}/{name}").st_mtime
         except OSError:
             continue
-        if (not alive and age > 60) or age > max_age:
+        if (not alive and age >= min_age) or age > max_age:
             _run(["ip", "netns", "del", name], check=False)
             removed.append(name)
     return removed
