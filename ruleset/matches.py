@@ -833,26 +833,62 @@ def _addrtype_check(match: Match, family: Family) -> Check:
 
     def check(pkt: Packet, env: Env) -> Outcome:
         reasons = []
-        res = MATCH
         for which, wanted, neg in tests:
             addr = pkt.src if which == "src" else pkt.dst
-            kind = address_type(addr, env.host)
-            if kind is None:
-                if neg == ("UNICAST" in wanted):
-                    # Known non-LOCAL kinds were returned above; the rest is LOCAL or UNICAST.
-                    pass
-                return UNKNOWN, (f"{which} {addr}: LOCAL or UNICAST depends on the host's "
-                                 f"addresses (give --local-addr)")
-            hit = kind in wanted
-            why = (f"{which} {addr} is {kind}, {'in' if hit else 'not in'} "
-                   f"{_bang(neg)}{','.join(wanted)}")
+            if addr.version == 6:
+                hit6, why = _addrtype6(addr, wanted, env.host)
+                if hit6 is None:
+                    return UNKNOWN, f"{which} {why}"
+                hit = hit6
+                why = f"{which} {why}"
+            else:
+                kind = address_type(addr, env.host)
+                if kind is None:
+                    # Not multicast, broadcast or loopback: LOCAL or UNICAST, by host.
+                    if "LOCAL" in wanted and "UNICAST" in wanted:
+                        kind, hit = "LOCAL or UNICAST", True
+                    elif "LOCAL" not in wanted and "UNICAST" not in wanted:
+                        kind, hit = "LOCAL or UNICAST", False
+                    else:
+                        return UNKNOWN, (f"{which} {addr}: LOCAL or UNICAST depends on the "
+                                         "host's addresses (give --local-addr)")
+                else:
+                    hit = kind in wanted
+                why = (f"{which} {addr} is {kind}, {'in' if hit else 'not in'} "
+                       f"{_bang(neg)}{','.join(wanted)}")
             if hit == neg:
                 return NO_MATCH, why
             reasons.append(why)
         if limited:
             return UNKNOWN, "; ".join(reasons) + " (--limit-iface-* depends on routes)"
-        return res, "; ".join(reasons) or "addrtype without types"
+        return MATCH, "; ".join(reasons) or "addrtype without types"
     return Check(label, check)
+
+
+def _addrtype6(addr: IPAddress, wanted: list[str], host: Host) -> tuple[bool | None, str]:
+    """xt_addrtype's match_type6: every one of MULTICAST/UNICAST/UNSPEC asked for must hold
+    (an address of this host is UNICAST too), then any of LOCAL/ANYCAST/UNREACHABLE asked
+    for must hold (the route lookup); other types are not checked for IPv6."""
+    multicast = addr.is_multicast
+    unspec = int(addr) == 0
+    unicast = not multicast and not unspec
+    if "MULTICAST" in wanted and not multicast:
+        return False, f"{addr} is not MULTICAST"
+    if "UNICAST" in wanted and not unicast:
+        return False, f"{addr} is not UNICAST"
+    if "UNSPEC" in wanted and not unspec:
+        return False, f"{addr} is not UNSPEC"
+    routed = [w for w in wanted if w in ("LOCAL", "ANYCAST", "UNREACHABLE")]
+    if routed:
+        local = host.is_local(addr)
+        if "LOCAL" in routed and local:
+            return True, f"{addr} is LOCAL"
+        if local is None:
+            return None, f"{addr}: LOCAL or not depends on the host's addresses"
+        if routed != ["LOCAL"]:
+            return None, f"{addr}: {','.join(routed)} depends on the routing table"
+        return False, f"{addr} is not LOCAL"
+    return True, f"{addr} is {','.join(wanted)}"
 
 
 def _iprange_check(match: Match, family: Family) -> Check:

@@ -380,3 +380,26 @@ def test_connmark_and_conntrack_without_an_entry_never_match() -> None:
     assert run("-m conntrack --ctstate INVALID", pkt(), env(state=CtState.INVALID)) is MATCH
     assert run("-m connmark --mark 0x0", pkt(), env("PREROUTING", "raw",
                                                     state=CtState.INVALID)) is NO_MATCH
+
+
+def test_addrtype_ipv6_local_address_is_unicast_too() -> None:
+    # Seen on the kernel (differential test): ip6tables `--src-type UNICAST` matches an
+    # address of the host; types asked together must all hold.
+    host = Host.make(["fd00:1::1/64"])
+    p = Packet.make("fd00:1::1", "2001:db8::7", "udp", 1, 2)
+    e = env("OUTPUT", host=host, local=True)
+
+    def run6(rule: str) -> Result:
+        return evaluate(compile_spec(spec(rule), Family.IPV6), p, e)[0]
+
+    assert run6("-m addrtype --src-type UNICAST") is MATCH
+    assert run6("-m addrtype --src-type LOCAL") is MATCH
+    assert run6("-m addrtype --src-type MULTICAST") is NO_MATCH
+    assert run6("-m addrtype --dst-type LOCAL") is NO_MATCH
+    assert run6("-m addrtype ! --dst-type LOCAL") is MATCH
+    assert run6("-m addrtype --dst-type UNICAST") is MATCH
+
+
+def test_addrtype_ipv4_local_or_unicast_decided_without_addresses() -> None:
+    assert run("-m addrtype --dst-type LOCAL,UNICAST", pkt(dst="10.0.0.9")) is MATCH
+    assert run("-m addrtype --dst-type MULTICAST", pkt(dst="10.0.0.9")) is NO_MATCH
