@@ -479,18 +479,6 @@ def spec_from_words(
     return _fill(_plan_for(key), vals, family)
 
 
-def counters_from_words(words: Sequence[str], quoted: set[int] | None) -> tuple[int, int] | None:
-    """The `-c PKTS BYTES` values among a rule's words (iptables -S -v), if any."""
-    key, vals = shape_of(words, quoted)
-    plan = _plan_for(key)
-    if plan.counters is None:
-        return None
-    try:
-        return int(vals[plan.counters[0]]), int(vals[plan.counters[1]])
-    except ValueError:
-        return None
-
-
 def spec_from_text(text: str, start: int = 0, family: Family = Family.IPV4) -> RuleSpec:
     """The RuleSpec of the rule words in `text[start:]` (iptables-save quoting).
 
