@@ -35,7 +35,7 @@ which :meth:`Poller.reset_baseline` moves to the latest snapshot), ``rates`` (pe
 and bytes/s over the last interval) and ``error`` (a :class:`PollError` with a message and a hint,
 or None). A failed poll (missing command, not root, ssh failure, malformed dump) never stops the
 poller and never replaces the last good snapshot. ``ring`` holds the last ``ring_size`` good
-snapshots.
+snapshots (default 30; only the newest keeps its raw dump text, for recording).
 
 Re-parsing is incremental (:class:`IncrementalParser`): when every line of a new
 ``iptables-save -c`` dump equals the previous one apart from its ``[packets:bytes]`` prefix
@@ -73,7 +73,7 @@ from ruleset.snapshot import ParseFn, Snapshot, TimeSource
 Runner = Callable[[Sequence[str], float], tuple[int, str, str]]
 
 DEFAULT_INTERVAL = 2.0
-DEFAULT_RING = 120
+DEFAULT_RING = 30  # a kube-proxy node's 55,000-rule snapshot is ~10 MB in memory
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
 
 
@@ -639,6 +639,8 @@ class Poller:
         t2 = time.perf_counter()
         with self._lock:
             prev = self.latest
+            if prev is not None and prev is not self.baseline:
+                prev.text = None  # only the newest keeps its raw text (memory)
             self.ring.append(snap)
             if self.baseline is None:
                 self.baseline = snap
