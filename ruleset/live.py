@@ -33,8 +33,10 @@ Each :class:`PollResult` carries ``snapshot`` (the new snapshot, or the last goo
 poll failed), ``delta`` (vs the previous good snapshot), ``baseline_delta`` (vs the baseline,
 which :meth:`Poller.reset_baseline` moves to the latest snapshot), ``rates`` (per rule packets/s
 and bytes/s over the last interval) and ``error`` (a :class:`PollError` with a message and a hint,
-or None). A failed poll (missing command, not root, ssh failure, malformed dump) never stops the
-poller and never replaces the last good snapshot. ``ring`` holds the last ``ring_size`` good
+or None). A failed poll (missing command, not root, ssh failure, malformed dump: one that does
+not parse, a save cut before its last COMMIT, or more than a few lines not understood; a few odd
+lines in a complete dump are kept as the snapshot's diagnostics) never stops the poller and
+never replaces the last good snapshot. ``ring`` holds the last ``ring_size`` good
 snapshots (default 30; only the newest keeps its raw dump text, for recording).
 
 Re-parsing is incremental (:class:`IncrementalParser`): when every line of a new
@@ -489,6 +491,17 @@ class IncrementalParser:
 # The poller
 
 
+def _looks_truncated(text: str, fmt: str) -> bool:
+    """A save dump whose last statement is not COMMIT (the command died mid-output)."""
+    if format_family(fmt) != "save":
+        return False
+    for line in reversed(text.splitlines()):
+        word = line.strip()
+        if word and not word.startswith("#"):
+            return word != "COMMIT"
+    return True
+
+
 @dataclass(slots=True)
 class PollResult:
     """The outcome of one poll. On error, ``snapshot`` is the last good snapshot (or None)
@@ -609,11 +622,13 @@ class Poller:
             self.parser.reset()
             raise MalformedSnapshot(f"malformed dump from {self.source}: {exc}",
                                     "the last good snapshot is kept", str(exc)) from exc
-        if ruleset.errors:
-            first = ruleset.errors[0]
+        errors = ruleset.errors
+        if errors and (_looks_truncated(text, ruleset.format)
+                       or len(errors) > max(5, ruleset.rule_count // 100)):
+            first = errors[0]
             self.parser.reset()
             raise MalformedSnapshot(
-                f"malformed dump from {self.source}: {len(ruleset.errors)} error(s), first: "
+                f"malformed dump from {self.source}: {len(errors)} error(s), first: "
                 f"{first.one_line}", "the last good snapshot is kept", str(first))
         if not ruleset.tables:
             self.parser.reset()

@@ -260,3 +260,20 @@ def test_kube_5000_repoll_is_incremental_and_finds_the_200() -> None:
     assert result.delta is not None
     assert sum(1 for r in result.delta.rules if r.grew) == 200
     assert all(r.status in (Status.CHANGED, Status.UNCHANGED) for r in result.delta.rules)
+
+
+def test_truncated_dump_is_malformed_but_a_stray_line_is_kept() -> None:
+    good = dump(a=1)
+    truncated = good[: good.index("COMMIT")]
+    odd = good.replace("COMMIT", "-X BOGUS\nCOMMIT", 1)
+    runner = FakeRunner([(0, good, ""), (0, truncated, ""), (0, odd, "")])
+    poller = Poller(parse, cmd="x", runner=runner)
+    first = poller.poll_once()
+    assert first.ok
+    second = poller.poll_once()
+    assert isinstance(second.error, MalformedSnapshot)
+    assert second.snapshot is first.snapshot
+    third = poller.poll_once()
+    assert third.ok and third.snapshot is not None
+    assert third.snapshot.ruleset.errors  # kept as a diagnostic of a complete dump
+    assert third.snapshot.ruleset.rule_count == 4
