@@ -109,6 +109,7 @@ class StepScreen(Screen[None]):
         self.shown: tuple[str, str] | None = None
         self.message = ""
         self.suggestion: Any = None
+        self._bindings_state: tuple[bool, bool, bool] | None = None
 
     @classmethod
     def from_session(cls, explorer: Explorer, session: Session) -> StepScreen:
@@ -163,12 +164,48 @@ class StepScreen(Screen[None]):
         self.pending = None
         return True
 
+    # Stepper.step() replays history after a back, but a walk that stores a run of non-matching
+    # rules in one go puts steps in history before they are handed out, and the walker then
+    # hands out an already replayed step (the cursor jumps back; `run` turns quadratic: 30 s
+    # through KUBE-SERVICES). Until ruleset.stepper keeps the two in step, sync them here.
+    def _sync(self) -> None:
+        assert self.stepper is not None
+        walker, history = self.stepper.walker, self.stepper.history
+        if self.stepper.cursor + 1 >= len(history) and getattr(walker, "_given", 0) < len(
+            history
+        ):
+            walker._given = len(history)
+
+    def _step_once(self) -> Step | None:
+        assert self.stepper is not None
+        self._sync()
+        return self.stepper.step()
+
+    def _run(self) -> Step | None:
+        """To the next breakpoint (returned) or the verdict (None); NeedChoice propagates."""
+        stepper = self.stepper
+        assert stepper is not None
+        if not stepper.breakpoints and hasattr(stepper.walker, "_given"):
+            try:
+                self._sync()
+                while stepper.walker.advance() is not None:
+                    self._sync()
+            finally:
+                stepper.cursor = len(stepper.history) - 1
+            return None
+        while True:
+            step = self._step_once()
+            if step is None:
+                return None
+            if stepper.at_breakpoint(step):
+                return step
+
     def _replay(self, count: int) -> None:
         """Step forward to where we were (after a what-if edit or a resumed session)."""
         assert self.stepper is not None
         try:
             while self.stepper.cursor + 1 < count:
-                if self.stepper.step() is None:
+                if self._step_once() is None:
                     break
         except NeedChoice:
             self._need_choice()
@@ -235,7 +272,7 @@ class StepScreen(Screen[None]):
         assert self.stepper is not None
         self.message = ""
         try:
-            step = self.stepper.step()
+            step = self._step_once()
         except NeedChoice:
             self._need_choice()
             return
@@ -254,7 +291,7 @@ class StepScreen(Screen[None]):
         self.message = ""
         self.running = True
         try:
-            hit = self.stepper.run()
+            hit = self._run()
         except NeedChoice:
             self._need_choice()
             return
@@ -488,7 +525,11 @@ class StepScreen(Screen[None]):
         trace = self._trace_if_done()
         self.query_one("#step-verdict", Static).update(
             verdict_text(trace, self.message, self.stepper.walker.assumptions), layout=False)
-        self.refresh_bindings()
+        # the footer rebuilds its keys on refresh_bindings: only when what they do changed
+        state = (self.stepper.done, self.stepper.cursor >= 0, bool(self.edits))
+        if state != self._bindings_state:
+            self._bindings_state = state
+            self.refresh_bindings()
 
     def _first_chain(self) -> tuple[str, str]:
         from ruleset.paths import HOOK_TABLES, HOOKS
