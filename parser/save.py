@@ -178,6 +178,8 @@ class _SaveLoader:
                        f"chain {name!r} declared twice (first at line {first})", line)
         else:
             self.declared[name] = lineno
+        if policy is None:
+            pcounters = None  # a user chain's `[0:0]` counts nothing (as in -S and -L)
         chain = self.chains.get(name)
         if chain is None:
             table.add_chain(Chain(name, builtin=builtin, policy=policy,

@@ -218,3 +218,9 @@ def test_unicode_digits_are_not_counters() -> None:
 def test_header_family_and_variant(header: str, family: Family, variant: str | None) -> None:
     rs = load(header + "\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n")
     assert (rs.family, rs.variant) == (family, variant)
+
+
+def test_user_chains_have_no_policy_counters() -> None:
+    rs = load("*filter\n:INPUT ACCEPT [3:4]\n:FOO - [0:0]\nCOMMIT\n")
+    assert rs.tables["filter"].chains["INPUT"].policy_counters == Counters(3, 4)
+    assert rs.tables["filter"].chains["FOO"].policy_counters is None
