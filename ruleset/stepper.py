@@ -378,6 +378,8 @@ class Walker:
         self.decided_by: Step | None = None
         self.prerouting_dst = packet.dst
         self.local_dnat = False
+        self.looped = False
+        self.reroute_out: str | None = None
         self._cache = _COMPILED[self.family]
         self._given = 0  # steps handed out by advance()
 
@@ -403,7 +405,7 @@ class Walker:
         outdev = (pkt.out_iface if has_out else "")
         bridged = pkt.bridged and self.start_path is not Path.OUTPUT
         physout_hook = hook in PHYSOUT_HOOKS and self.path is not Path.INPUT
-        if self.table == "raw":
+        if self.table == "raw" and not self.looped:
             state = (CtState.UNTRACKED if self.untracked else
                      CtState.NEW if self.ct_target else CtState.INVALID)
         else:
@@ -462,6 +464,11 @@ class Walker:
                 chain = self.rs.tables[table].chains.get(self.hook)
                 if chain is None:
                     continue
+                if table == "nat" and self.looped:
+                    self.table = table
+                    return self._step(StepKind.NOTE, chain=self.hook,
+                                      note=f"nat {self.hook} not walked: the connection's nat "
+                                           "was set up on the way out")
                 if table == "nat" and (self.untracked or self.pkt.state is not CtState.NEW):
                     state = "UNTRACKED" if self.untracked else self.pkt.state.value
                     self.table = table
@@ -481,11 +488,16 @@ class Walker:
                     return routed
             if self.done:
                 return None
+            if not self.hooks and self._loop_back():
+                return self.steps[-1]
             if not self.hooks:
                 self._finish(Verdict.ACCEPT, self._accepting_step())
                 return None
             self.hook = self.hooks.pop(0)
             self.tables_left = self._tables_of(self.hook)
+            if self.hook == "POSTROUTING" and self.reroute_out is not None:
+                self.pkt = replace(self.pkt, out_iface=self.reroute_out)
+                self.reroute_out = None
             if self.hook == "FORWARD" and not self.pkt.bridged:
                 if self.pkt.ttl <= 1:
                     self.table = ""
@@ -524,6 +536,25 @@ class Walker:
         where = "a local address: INPUT" if local else "not local: FORWARD"
         return self._step(StepKind.ROUTE, chain="routing",
                           note=f"routing: dst {dst} is {where}{note}")
+
+    def _loop_back(self) -> bool:
+        """A locally generated packet for an address of this host (its own, or one DNAT in
+        OUTPUT chose) comes back in on lo: PREROUTING and INPUT, without nat (set up on the
+        way out) and with its conntrack entry already attached (so raw sees its state)."""
+        if self.start_path is not Path.OUTPUT or self.looped:
+            return False
+        if not self.host.is_local(self.pkt.dst):
+            return False
+        self.looped = True
+        self.prerouting_dst = self.pkt.dst
+        self.pkt = replace(self.pkt, in_iface="lo", out_iface=None)
+        self.path = Path.INPUT
+        self.hooks = ["PREROUTING", "INPUT"]
+        self.table = ""
+        self._step(StepKind.ROUTE, chain="routing",
+                   note=f"dst {self.pkt.dst} is an address of this host: the packet comes "
+                        "back in on lo (PREROUTING, INPUT)")
+        return True
 
     def _accepting_step(self) -> Step | None:
         """For ACCEPT: the filter table's accepting rule or policy, else the last accept."""
@@ -665,6 +696,7 @@ class Walker:
              probability: float | None) -> Step:
         action = effect.action
         target_name = rule.target_name
+        pkt_before = self.pkt
         if effect.packet is not None:
             self.pkt = effect.packet
         if effect.untrack:
@@ -673,6 +705,13 @@ class Walker:
             self.ct_target = True
         if effect.local_dnat:
             self.local_dnat = True
+        if (effect.packet is not None and self.hook == "OUTPUT" and action is Action.ACCEPT
+                and effect.packet.dst != pkt_before.dst and self.host.is_local(
+                    effect.packet.dst)):
+            # DNAT/REDIRECT in nat OUTPUT to an address of this host: re-routed to lo. The
+            # rest of OUTPUT still sees the old device (fixed when the hook started, seen on
+            # the kernel); POSTROUTING sees lo.
+            self.reroute_out = "lo"
         if effect.packet is not None or effect.ct_target:
             self.env = self._make_env()
         step = self._step(StepKind.RULE, chain=chain.name, position=position, rule=rule,

@@ -414,3 +414,50 @@ def test_connmark_target_without_conntrack_does_nothing() -> None:
     assert simulate(rs, pkt(), "input").verdict is Verdict.DROP
     assert simulate(rs, pkt(tcp_flags="RST", state=CtState.INVALID), "input").verdict is (
         Verdict.ACCEPT)
+
+
+LOOP = """
+    *raw
+    :PREROUTING ACCEPT
+    :OUTPUT ACCEPT
+    -A PREROUTING -m state --state INVALID -j DROP
+    *nat
+    :PREROUTING ACCEPT
+    :OUTPUT ACCEPT
+    :INPUT ACCEPT
+    -A OUTPUT -d 10.96.0.10 -p tcp -j DNAT --to-destination 127.0.0.1:8080
+    -A PREROUTING -j DROP
+    -A INPUT -j DROP
+    *filter
+    :OUTPUT DROP
+    :INPUT DROP
+    -A OUTPUT -o eth1 -j ACCEPT
+    -A INPUT -i lo -p tcp -m tcp --dport 8080 -j ACCEPT
+    *mangle
+    :POSTROUTING ACCEPT
+    -A POSTROUTING -o lo
+"""
+
+
+def test_dnat_in_output_to_a_local_address_comes_back_through_input() -> None:
+    # Checked on the kernel (nft, a namespace): after DNAT in nat OUTPUT to a local address,
+    # filter OUTPUT still sees the old output device, POSTROUTING sees lo; the packet comes
+    # back through raw PREROUTING as NEW and INPUT on lo; nat PREROUTING/INPUT are not walked.
+    rs = build(LOOP)
+    trace = simulate(rs, pkt(dst="10.96.0.10", dport=80, out_iface="eth1"), "output")
+    assert trace.verdict is Verdict.ACCEPT
+    assert trace.final_path.value == "input"
+    assert trace.decided_by is not None and trace.decided_by.where == "filter:INPUT:rule:1"
+    refs = matched_rules(trace)
+    assert ("filter", "OUTPUT", 1) in refs  # still the old device in OUTPUT
+    assert ("mangle", "POSTROUTING", 1) in refs  # lo from POSTROUTING on
+    assert ("raw", "PREROUTING", 1) not in refs  # conntrack entry attached: not INVALID
+    assert not any(s.table == "nat" and s.hook in ("PREROUTING", "INPUT")
+                   and s.kind is StepKind.RULE for s in trace.steps)
+
+
+def test_output_to_a_remote_address_does_not_loop() -> None:
+    rs = build(LOOP)
+    trace = simulate(rs, pkt(dst="10.9.9.9"), "output")
+    assert trace.final_path.value == "output"
+    assert trace.verdict is Verdict.DROP  # filter OUTPUT policy (out is not lo)
