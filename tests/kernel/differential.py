@@ -748,8 +748,8 @@ class Runner:
             start_counts = before
             before = d.after
             report.cases += 1
-            report.by_path[f"{sp.lab}:{sp.path}"] = report.by_path.get(
-                f"{sp.lab}:{sp.path}", 0) + 1
+            report.by_path[f"{scen.lab}:{sp.path}"] = report.by_path.get(
+                f"{scen.lab}:{sp.path}", 0) + 1
             kernel = {_key_str(k.table, k.chain, k.position) for k in d.grown}
             stepper = {_key_str(t, c, p) for t, c, p in matched_rules(trace)}
             stepper |= {_key_str(t, c, 0) for t, c in matched_policies(trace)}

@@ -574,7 +574,7 @@ class Sink:
             elif self.family == 4:
                 ident = packet_ident(data, 4)  # IPv4 raw sockets get the IP header
             else:  # IPv6 raw sockets get the payload only: the ident follows MARKER
-                at = data.find(MARKER)
+                at = data.rfind(MARKER)  # the ident ends the payload
                 ident = (int(struct.unpack("!I", data[at + len(MARKER):at + len(MARKER) + 4])[0])
                          if at >= 0 and len(data) >= at + len(MARKER) + 4 else None)
             if ident is not None:
@@ -683,23 +683,19 @@ _PACKET_ID = re.compile(r"\b(?:ID|FLOWLBL)=(\d+)")
 def parse_trace_packets(text: str, tables: Sequence[str] = TABLES) -> dict[int, list[TraceEvent]]:
     """`xtables-monitor --trace` output of several packets, split by IPv4 ID: the PACKET lines
     name the ID, the TRACE lines carry the same trace id."""
-    ids: dict[str, int] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("PACKET:"):
-            parts = line.split()
-            m = _PACKET_ID.search(line)
-            if len(parts) > 2 and m:
-                ids[parts[2]] = int(m.group(1))
+    current: dict[str, int] = {}  # trace id -> the packet it now traces (ids are reused)
     out: dict[int, list[TraceEvent]] = {}
     for raw in text.splitlines():
         line = raw.strip()
-        if not line.startswith("TRACE:"):
-            continue
         parts = line.split()
-        if len(parts) < 3 or parts[2] not in ids:
+        if len(parts) < 3:
             continue
-        out.setdefault(ids[parts[2]], []).extend(parse_trace(line, tables))
+        if line.startswith("PACKET:"):
+            m = _PACKET_ID.search(line)
+            if m:
+                current[parts[2]] = int(m.group(1))
+        elif line.startswith("TRACE:") and parts[2] in current:
+            out.setdefault(current[parts[2]], []).extend(parse_trace(line, tables))
     return out
 
 
