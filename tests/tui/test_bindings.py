@@ -433,3 +433,26 @@ async def test_packet_form_prefills_from_rule_and_remembers_last_packet() -> Non
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is main
+
+
+async def test_n_walks_every_step_once_in_order_to_the_verdict() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(SEED_PACKET, assume="nomatch")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen) and step.stepper is not None
+        seen: list[int] = []
+        for _ in range(60):
+            await pilot.press("n")
+            if step.current is not None and (not seen or step.current.index != seen[-1]):
+                seen.append(step.current.index)
+            if step.verdict is not None:
+                break
+        assert step.verdict == "DROP"
+        assert seen == list(range(len(seen)))  # never jumps back, never skips
+        assert len(seen) == len(step.stepper.history)
+        # and back to the start with b, one step at a time
+        for expected in range(len(seen) - 2, -2, -1):
+            await pilot.press("b")
+            assert step.stepper.cursor == expected

@@ -46,3 +46,47 @@ async def test_kube_services_renders_and_resolves_only_visible_rows() -> None:
         await pilot.pause()
         assert main.location.chain == "KUBE-SERVICES"
         assert view.current_rule is services.rules[-2]
+
+
+async def test_stepping_through_kube_services_is_linear_and_in_order() -> None:
+    from tui.screens.step import StepScreen
+    from tui.session import PacketRequest
+
+    app = IptscopeApp(Explorer(load(KUBE_AFTER)))
+    request = PacketRequest(path="output", proto="tcp", src="10.0.0.5", sport="40000",
+                            dst="10.96.19.135", dport="6379")  # the 5,000th service
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(request, assume="nomatch")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen) and step.stepper is not None
+        indexes = []
+        for _ in range(300):
+            step.action_step()
+            assert step.current is not None
+            indexes.append(step.current.index)
+        assert indexes == list(range(300))
+        # a breakpoint just past the run of 4,999 rules that do not match: continue replays
+        # the run once (the walker hands out no step twice), then stops there
+        calls = 0
+        original = step.stepper.step
+
+        def counted() -> object:
+            nonlocal calls
+            calls += 1
+            assert calls < 20_000, "stepping went quadratic"
+            return original()
+
+        step.stepper.step = counted  # type: ignore[method-assign]
+        step.breakpoints.add(("nat", "KUBE-SERVICES", 5000))
+        step.stepper.breakpoints = set(step.breakpoints)
+        await pilot.press("c")
+        await pilot.pause()
+        assert step.current is not None
+        assert step.current.where == "nat:KUBE-SERVICES:rule:5000"
+        await pilot.press("c")
+        await pilot.pause()
+        assert step.verdict == "ACCEPT"
+        trace = step.stepper.trace()
+        assert str(trace.final_packet.dst).startswith("10.244.")  # DNAT to an endpoint
+        assert step.stepper.cursor == len(step.stepper.history) - 1
