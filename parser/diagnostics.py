@@ -31,3 +31,13 @@ class Reporter:
 
     def info(self, line: int, col: int, message: str, text: str = "") -> None:
         self.add(Severity.INFO, line, col, message, text)
+
+
+class RuleSyntaxError(ValueError):
+    """A rule's words that do not parse; `col` is the 1-based column in the parsed text, or
+    -(word index + 1) before the caller maps it to a column."""
+
+    def __init__(self, message: str, col: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.col = col

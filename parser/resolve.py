@@ -8,9 +8,21 @@ diagnostic (file, line, column) and a spec that keeps the words as opaque text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from parser.diagnostics import RuleSyntaxError
 from parser.errors import ParseError
 from parser.tokens import TokenError, split_quoted
-from ruleset.model import Diagnostic, Rule, Ruleset, RuleSpec, Severity, SpecResolver, Target
+from ruleset.model import (
+    Diagnostic,
+    Family,
+    Rule,
+    Ruleset,
+    RuleSpec,
+    Severity,
+    SpecResolver,
+    Target,
+)
 
 
 def target_of_words(args: str) -> tuple[str | None, bool]:
@@ -34,16 +46,21 @@ def target_of_words(args: str) -> tuple[str | None, bool]:
 def make_resolver(ruleset: Ruleset, path: str, strict: bool) -> SpecResolver:
     """A resolver parsing `rule.text[rule.raw:]` in the ruleset's family."""
 
-    def resolve(rule: Rule) -> RuleSpec:
-        from parser.rulespec import RuleSyntaxError, spec_from_text
+    parse: Callable[[str, int, Family], RuleSpec] | None = None
 
+    def resolve(rule: Rule) -> RuleSpec:
+        nonlocal parse
+        if parse is None:  # pyparsing is imported on the first resolution only
+            from parser.rulespec import spec_from_text
+
+            parse = spec_from_text
         start = rule.raw if isinstance(rule.raw, int) else 0
         chain = rule.chain
         owner = ruleset
         if chain is not None and chain.table is not None and chain.table.ruleset is not None:
             owner = chain.table.ruleset  # tables move when mixed inputs are merged
         try:
-            return spec_from_text(rule.text, start, owner.family)
+            return parse(rule.text, start, owner.family)
         except RuleSyntaxError as exc:
             message, col = exc.message, exc.col
         except Exception as exc:  # never a traceback: an unexpected failure is a diagnostic

@@ -21,21 +21,12 @@ from typing import Any
 
 import pyparsing as pp
 
+from parser.diagnostics import RuleSyntaxError
 from parser.errors import ParseError, error
 from parser.tokens import TokenError, is_count, split_quoted, split_shell, split_words_at
 from ruleset.commands import Command
 from ruleset.model import Family, Match, Option, RuleSpec, Target
 from ruleset.spec import PROTOCOL_NAMES
-
-
-class RuleSyntaxError(ValueError):
-    """A rule's words that do not parse; `col` is the 1-based column in the parsed text."""
-
-    def __init__(self, message: str, col: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.col = col
-
 
 # --- word classification -------------------------------------------------------------------
 
@@ -75,31 +66,34 @@ _PENDING: dict[str, int] = {"-m": 1, "--match": 1, **{o: 2 for o in FREE_VALUE_O
 
 def _shape_bare(words: list[str], key: list[str], vals: list[str], pending: int) -> int:
     """Add bare (unquoted) words to a shape; returns the pending state for the next word."""
+    add_key = key.append
+    add_val = vals.append
+    pending_of = _PENDING.get
     for w in words:
         if pending:
             if pending == 1:
-                key.append(w)
+                add_key(w)
             elif w == "!":
-                key.append(w)
+                add_key(w)
                 continue
             else:
-                key.append(SLOT)
-                vals.append(w)
+                add_key(SLOT)
+                add_val(w)
             pending = 0
-        elif w[:1] == "-" and len(w) > 1 and (w[1] == "-" or w[1].isalpha()):
+        elif w[:1] == "-" and (w[1:2] == "-" or w[1:2].isalpha()):
             if "=" in w and w[1] == "-":  # getopt's `--dport=80`
                 name, _eq, value = w.partition("=")
-                key.append(name)
-                key.append(SLOT)
-                vals.append(value)
+                add_key(name)
+                add_key(SLOT)
+                add_val(value)
                 continue
-            key.append(w)
-            pending = _PENDING.get(w, 0)
+            add_key(w)
+            pending = pending_of(w, 0)
         elif w == "!":
-            key.append(w)
+            add_key(w)
         else:
-            key.append(SLOT)
-            vals.append(w)
+            add_key(SLOT)
+            add_val(w)
     return pending
 
 
