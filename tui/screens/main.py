@@ -211,8 +211,8 @@ class MainScreen(Screen[None]):
         crumb = Text()
         if loc is not None:
             crumb.append(f"{loc.table}: ", style="bold")
-            for chain, pos in loc.trail:
-                crumb.append(chain)
+            for name, pos in loc.trail:
+                crumb.append(name)
                 crumb.append(f" #{pos}", style="dim")
                 crumb.append(" › ", style="bold cyan")
             crumb.append(loc.chain, style="bold reverse")

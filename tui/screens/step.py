@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
-from ruleset.model import Rule, Ruleset
+from ruleset.model import Chain, Rule, Ruleset
 from ruleset.stepper import NeedChoice, Step, StepKind, Stepper, Trace, explore
 from tui.explorer import Explorer
 from tui.session import PacketRequest, Session, save_session
@@ -159,7 +159,8 @@ class StepScreen(Screen[None]):
             except Exception:
                 self.ruleset, self.commands = self.explorer.ruleset, []
         self.stepper = Stepper(
-            self.ruleset, self.packet, self.request.path, assume=self.default_assume,
+            self.ruleset, self.packet, self.request.path,
+            assume=self.default_assume,  # type: ignore[arg-type]  # None: ask (NeedChoice)
             overrides=self.overrides, breakpoints=self.breakpoints)
         self.pending = None
         return True
@@ -214,7 +215,8 @@ class StepScreen(Screen[None]):
         assert self.stepper is not None
         walker = self.stepper.walker
         chain, index = walker.frames[-1][0], walker.frames[-1][1]
-        ref: RuleRef = (walker.table, chain.name, int(index) + 1)  # type: ignore[attr-defined]
+        assert isinstance(chain, Chain) and isinstance(index, int)
+        ref: RuleRef = (walker.table, chain.name, index + 1)
         self.pending = ref
         rule = self.ruleset.tables[ref[0]].chains[ref[1]].rules[ref[2] - 1]
         from tui.screens.assume import AssumeDialog
@@ -498,12 +500,12 @@ class StepScreen(Screen[None]):
                 latest[id(step.rule)] = step
         for rule in rules:
             bp = (rule.table_name, rule.chain_name, rule.position) in self.breakpoints
-            step = latest.get(id(rule))
+            visit = latest.get(id(rule))
             symbol, style = " ", ""
-            if step is not None:
-                symbol, style = _result_mark(step)
+            if visit is not None:
+                symbol, style = _result_mark(visit)
             first = "●" if bp else "✎" if rule.edited else " "
-            if bp or step is not None or rule.edited:
+            if bp or visit is not None or rule.edited:
                 marks[id(rule)] = RowMark(
                     first + symbol, ("bold red " if bp else "bold magenta " if rule.edited
                                      else "") + style,
