@@ -8,6 +8,7 @@ s suggestion, a the UNKNOWN choice again, e edits as commands, m trace as Markdo
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -413,7 +414,8 @@ class StepScreen(Screen[None]):
 
     def session(self) -> Session:
         assert self.stepper is not None
-        paths = list(getattr(self.app, "paths", []) or self.explorer.paths)
+        paths = [p if p == "-" else os.path.abspath(p)
+                 for p in (getattr(self.app, "paths", []) or self.explorer.paths)]
         return Session(
             paths=paths,
             packet=self.request,
