@@ -13,19 +13,30 @@ from textual.widgets import Static
 
 
 def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
-    """(key, what it does, where it is bound) for every binding active on the screen."""
+    """(key, what it does, where) for every binding of the focused widget, its screen and the
+    app, including those that do nothing right now (marked "not now")."""
     app = screen.app
     rows: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for active in screen.active_bindings.values():
-        binding = active.binding
-        key = binding.key_display or app.get_key_display(binding)
-        if (key, binding.action) in seen:
-            continue
-        seen.add((key, binding.action))
-        node = active.node
-        where = "app" if node is app else type(node).__name__
-        rows.append((key, binding.description or binding.action, where))
+    try:  # the whole chain (Textual 8.2.8), with each action's state
+        chain = [(node, [b for _, b in bindings]) for node, bindings in
+                 screen._modal_binding_chain]
+    except AttributeError:  # a Textual without it: what is active now
+        chain = [(a.node, [a.binding]) for a in screen.active_bindings.values()]
+    for node, bindings in chain:
+        for binding in bindings:
+            key = binding.key_display or app.get_key_display(binding)
+            if (key, binding.action) in seen or binding.system and binding.action != (
+                    "app.command_palette"):
+                continue
+            seen.add((key, binding.action))
+            where = "app" if node is app else type(node).__name__
+            try:
+                state = app._check_action_state(binding.action, node)
+            except Exception:  # noqa: BLE001 - only a label depends on it
+                state = True
+            does = binding.description or binding.action
+            rows.append((key, does + ("" if state else "  (not now)"), where))
     return rows
 
 
