@@ -459,3 +459,24 @@ async def test_n_walks_every_step_once_in_order_to_the_verdict() -> None:
         for expected in range(len(seen) - 2, -2, -1):
             await pilot.press("b")
             assert step.stepper.cursor == expected
+
+
+async def test_unknown_match_shows_both_branches() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(SEED_PACKET)  # no default: ask at each unknown
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        from tui.screens.assume import AssumeDialog
+        from tui.screens.branches import BranchesDialog
+
+        assert isinstance(app.screen, AssumeDialog)
+        await pilot.press("b")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, BranchesDialog)
+        verdicts = {t.verdict.value for t in dialog.exploration.branches}
+        assert verdicts == {"ACCEPT", "DROP"}
+        shown = str(dialog.query_one("#branches", Static).render())
+        assert "NIPv4b3a1256e-07fe-4e6b-bfc5-" in shown or "i6746373c-0 rule 3" in shown
