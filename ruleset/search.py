@@ -97,6 +97,14 @@ class Query:
         }[self.kind]
 
     def matches(self, rule: Rule) -> bool:
+        """Whether the rule matches; a rule whose spec cannot be resolved only matches by
+        its text."""
+        try:
+            return self._matches(rule)
+        except Exception:  # a resolver error: the rule is still searchable by its text
+            return self.kind == "text" and self.text.lower() in rule.text.lower()
+
+    def _matches(self, rule: Rule) -> bool:
         if self.kind == "text":
             needle = self.text.lower()
             if needle in rule.text.lower():

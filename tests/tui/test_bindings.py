@@ -480,3 +480,53 @@ async def test_unknown_match_shows_both_branches() -> None:
         assert verdicts == {"ACCEPT", "DROP"}
         shown = str(dialog.query_one("#branches", Static).render())
         assert "NIPv4b3a1256e-07fe-4e6b-bfc5-" in shown or "i6746373c-0 rule 3" in shown
+
+
+async def test_small_terminal_still_works() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = main_of(app)
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert main.location is not None and len(main.location.trail) == 2
+        app.open_stepper(SEED_PACKET, assume="nomatch")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, StepScreen) and app.screen.verdict == "DROP"
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        await pilot.press("b", "n")
+        assert app.screen.verdict == "DROP"
+
+
+async def test_a_rule_that_cannot_be_resolved_is_shown_not_fatal() -> None:
+    from ruleset.model import Rule
+
+    ruleset = neutron()
+    chain = ruleset.tables["filter"].chains["FORWARD"]
+
+    def broken(rule: Rule) -> object:
+        raise ValueError("bad words at column 7")
+
+    chain.append(Rule(target_name="ACCEPT", text="-A FORWARD -x ??? -j ACCEPT",
+                      resolver=broken))  # type: ignore[arg-type]
+    app = IptscopeApp(Explorer(ruleset))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        main.navigate("filter", "FORWARD", cursor=2)
+        await pilot.pause()
+        assert "Cannot read this rule: bad words at column 7" in main.query_one(RuleDetail).plain
+        await pilot.press("slash", *"10.0.0.1", "enter")  # resolves every rule: no crash
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert main.hits == []
+        other = PacketRequest(path="forward", proto="udp", src="10.0.0.1", dst="10.0.0.2",
+                              sport="1", dport="2", state="NEW")
+        app.open_stepper(other, assume="nomatch")
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        assert "bad words" in str(step.query_one("#step-verdict", Static).render())

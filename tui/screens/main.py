@@ -228,9 +228,13 @@ class MainScreen(Screen[None]):
         if rule is not None and self.explorer.heat is not None:
             heat = self.explorer.heat.get(id(rule))
         names = self.explorer.chain_names.get(rule.table_name) if rule is not None else None
-        self.query_one(RuleDetail).show(detail_text(
-            rule, chain_names=names, heat=heat, family=self.explorer.ruleset.family,
-            compact=True))
+        try:
+            text = detail_text(rule, chain_names=names, heat=heat,
+                               family=self.explorer.ruleset.family, compact=True)
+        except Exception as exc:  # a spec that cannot be resolved: say so, never crash
+            text = Text(f"Cannot read this rule: {exc}\n{rule.text if rule else ''}",
+                        style="red")
+        self.query_one(RuleDetail).show(text)
         self._detail_rule = rule
 
     def update_status(self, extra: str = "") -> None:

@@ -211,6 +211,8 @@ class StepScreen(Screen[None]):
                     break
         except NeedChoice:
             self._need_choice()
+        except Exception as exc:  # the engine could not go on: say so, never crash
+            self.message = f"stepping stopped: {exc}"
 
     def _need_choice(self) -> None:
         assert self.stepper is not None
@@ -262,6 +264,11 @@ class StepScreen(Screen[None]):
         else:
             self.action_step()
 
+    def _engine_failed(self, exc: Exception) -> None:
+        self.message = f"stepping stopped: {exc}"
+        self.notify(f"Stepping stopped: {exc}", severity="error", timeout=6)
+        self.refresh_view()
+
     def _explore_both(self) -> None:
         from tui.screens.branches import BranchesDialog
 
@@ -278,6 +285,9 @@ class StepScreen(Screen[None]):
             step = self._step_once()
         except NeedChoice:
             self._need_choice()
+            return
+        except Exception as exc:  # the engine could not go on: say so, never crash
+            self._engine_failed(exc)
             return
         if step is None:
             self.message = "The verdict is in: b steps back, : tries a what-if edit."
@@ -297,6 +307,10 @@ class StepScreen(Screen[None]):
             hit = self._run()
         except NeedChoice:
             self._need_choice()
+            return
+        except Exception as exc:  # the engine could not go on: say so, never crash
+            self.running = False
+            self._engine_failed(exc)
             return
         self.running = False
         if hit is not None:

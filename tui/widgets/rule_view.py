@@ -438,7 +438,11 @@ class RuleView(ScrollView, can_focus=True):
     def _render_row(self, index: int) -> Strip:
         self._render_count += 1
         rule = self.rules[index]
-        values = cell_values(rule)
+        try:
+            values = cell_values(rule)
+        except Exception as exc:  # a spec that cannot be resolved: show it, never crash
+            values = {"num": str(rule.position), "target": rule.target_name or "",
+                      "matches": f"(cannot read this rule: {exc}) {rule.text}"}
         base = self._style("")
         row_style = Style()
         mark = self.marks.get(id(rule))
