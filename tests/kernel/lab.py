@@ -63,7 +63,10 @@ _setns_lock = threading.Lock()
 
 
 def unavailable_reason() -> str | None:
-    """Why the lab cannot run here (None when it can): not root, no `ip netns`, no iptables."""
+    """Why the lab cannot run here (None when it can): not root, no `ip netns`, no iptables,
+    or IPTSCOPE_NO_KERNEL set (to skip the kernel tests on purpose)."""
+    if os.environ.get("IPTSCOPE_NO_KERNEL"):
+        return "kernel tests disabled by IPTSCOPE_NO_KERNEL"
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return "kernel lab needs root"
     for tool in ("ip", "iptables-nft-restore", "iptables-legacy-restore", "iptables-nft-save",
