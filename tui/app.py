@@ -96,7 +96,8 @@ class IptscopeApp(App[None]):
         if not message.rulesets:
             self.switch_screen(LoadFailedScreen(message.errors or ["no input"]))
             return
-        self.explorer = make_explorer(message.rulesets, self.paths, message.errors)
+        self.explorer = make_explorer(message.rulesets, self.paths, message.errors,
+                                      message.snapshots)
         self._open_main(switch=True)
 
     def _open_main(self, switch: bool = False) -> None:
@@ -169,14 +170,19 @@ class IptscopeApp(App[None]):
                         timeout=3)
 
 
-def make_explorer(rulesets: list[Any], paths: list[str], errors: list[str]) -> Explorer:
-    """An Explorer over loaded dumps: one dump, or snapshots (the newest shown, with deltas)."""
+def make_explorer(rulesets: list[Any], paths: list[str], errors: list[str],
+                  snapshots: list[Any] | None = None) -> Explorer:
+    """An Explorer over loaded dumps: one dump, or snapshots (the newest shown, with deltas
+    from the first; timed snapshots give the time between them)."""
     explorer = Explorer(rulesets[-1], snapshots=list(rulesets) if len(rulesets) > 1 else [],
                         paths=paths, load_errors=errors)
     if len(rulesets) > 1:
-        from tui.heat import apply_delta
+        from tui.heat import apply_delta, apply_snapshot_delta
 
-        apply_delta(explorer, rulesets[0], rulesets[-1])
+        if snapshots is not None and len(snapshots) == len(rulesets):
+            apply_snapshot_delta(explorer, snapshots[0], snapshots[-1], len(snapshots))
+        else:
+            apply_delta(explorer, rulesets[0], rulesets[-1])
     return explorer
 
 

@@ -9,6 +9,7 @@ import math
 
 from ruleset.delta import Delta, DeltaError, Status, common_tables, diff_rulesets
 from ruleset.model import Ruleset
+from ruleset.snapshot import Snapshot, diff_snapshots
 from tui.explorer import Explorer
 from tui.widgets.rule_view import RowHeat
 
@@ -64,4 +65,20 @@ def apply_delta(explorer: Explorer, before: Ruleset, after: Ruleset, *,
         return None
     explorer.heat = heat_map(delta, with_rates=live)
     explorer.delta_summary = summary_text(delta, "live" if live else "delta")
+    return delta
+
+
+def apply_snapshot_delta(explorer: Explorer, before: Snapshot, after: Snapshot,
+                         count: int = 2) -> Delta | None:
+    """As apply_delta, timed by the snapshots (headers, recordings) when they say when."""
+    try:
+        delta = diff_snapshots(before, after,
+                               tables=common_tables(before.ruleset, after.ruleset))
+    except DeltaError as exc:
+        explorer.heat = None
+        explorer.delta_summary = f"no delta: {exc}"
+        return None
+    explorer.heat = heat_map(delta)
+    label = "delta" if count <= 2 else f"delta of {count} snapshots, first to last"
+    explorer.delta_summary = summary_text(delta, label)
     return delta

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -30,6 +30,7 @@ class RulesetsLoaded(Message):
 
     rulesets: list[Ruleset]
     errors: list[str]
+    snapshots: list[Any] | None = None  # ruleset.snapshot.Snapshot, timed, one per ruleset
 
 
 @dataclass

@@ -530,3 +530,32 @@ async def test_a_rule_that_cannot_be_resolved_is_shown_not_fatal() -> None:
         step = app.screen
         assert isinstance(step, StepScreen)
         assert "bad words" in str(step.query_one("#step-verdict", Static).render())
+
+
+async def test_recording_and_snapshot_files_open_in_the_delta_view(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ruleset.record import RecordingWriter
+
+    recording = tmp_path / "triage.rec"
+    start = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    with RecordingWriter.open(str(recording)) as writer:
+        for i, dump in enumerate((LOADED, LOADED, DROPPED)):
+            writer.write(dump.read_text(), start + timedelta(seconds=2 * i), "iptables-save -c")
+    app = IptscopeApp(paths=[str(recording)])
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, MainScreen):
+                break
+        main = main_of(app)
+        assert main.explorer.delta_summary.startswith("delta of 3 snapshots, first to last")
+        assert "7 rules grew" in main.explorer.delta_summary
+        assert "over 4s" in main.explorer.delta_summary
+    app = IptscopeApp(paths=[str(LOADED), str(DROPPED)])
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, MainScreen):
+                break
+        assert main_of(app).explorer.delta_summary.startswith("delta: 7 rules grew")

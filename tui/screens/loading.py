@@ -52,9 +52,12 @@ class LoadingScreen(Screen[None]):
     def _load(self) -> None:
         from parser.errors import LoadError, ParseError
         from parser.load import load_path, load_text
+        from ruleset.record import is_recording, load_recording
+        from ruleset.snapshot import snapshot_of
 
         worker = get_current_worker()
         rulesets = []
+        snapshots = []
         errors: list[str] = []
         total = len(self.paths)
         for i, path in enumerate(self.paths):
@@ -63,19 +66,27 @@ class LoadingScreen(Screen[None]):
             self.post_message(LoadProgressed(i, total, f"Loading {path}…"))
             start = time.perf_counter()
             try:
+                if path != "-" and is_recording(path):  # `iptscope record` output
+                    for snap in load_recording(path, lambda text, src: load_text(text, src)):
+                        snapshots.append(snap)
+                        rulesets.append(snap.ruleset)
+                    if rulesets:
+                        warm_up(rulesets[-1])
+                    continue
                 if path == "-" and self.stdin_text is not None:
                     ruleset = load_text(self.stdin_text, "-")
                 else:
                     ruleset = load_path(path)
                 warm_up(ruleset)
                 rulesets.append(ruleset)
+                snapshots.append(snapshot_of(ruleset, path=path))
             except (LoadError, ParseError, OSError) as exc:
                 errors.append(f"{path}: {exc}")
             except Exception as exc:  # never crash on input: show it
                 errors.append(f"{path}: internal error while loading: {exc!r}")
             self.post_message(LoadProgressed(
                 i + 1, total, f"Loaded {path} in {time.perf_counter() - start:.2f}s"))
-        self.app.post_message(RulesetsLoaded(rulesets, errors))
+        self.app.post_message(RulesetsLoaded(rulesets, errors, snapshots))
 
     def on_load_progressed(self, message: LoadProgressed) -> None:
         bar = self.query_one(ProgressBar)
