@@ -54,6 +54,9 @@ print(json.dumps({{
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "rules": rules,
     "errors": len(rs.errors),
 }}))
+if {freeze!r}:
+    import gc
+    gc.freeze()  # what a CLI can do before exiting: skip the final collection of the model
 """
 
 
@@ -62,8 +65,8 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_child(dump: Path, full: bool) -> dict[str, float]:
-    code = CHILD.format(repo=str(REPO), dump=str(dump), full=full)
+def run_child(dump: Path, full: bool, freeze: bool = False) -> dict[str, float]:
+    code = CHILD.format(repo=str(REPO), dump=str(dump), full=full, freeze=freeze)
     cpu0 = _children_cpu()
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -166,17 +169,20 @@ def main() -> int:
     # Interleaved rounds, so that each ratio compares runs made under the same machine load.
     browse_runs: list[dict[str, float]] = []
     full_runs: list[dict[str, float]] = []
+    frozen_runs: list[dict[str, float]] = []
     restore_runs: list[tuple[float, float]] = []
     legacy_runs: list[tuple[float, float]] = []
     ratios: dict[str, list[float]] = {"browse": [], "full": [], "browse_cpu": [], "full_cpu": [],
-                                      "browse_proc": [], "full_proc": []}
+                                      "browse_proc": [], "full_proc": [], "frozen_proc": []}
     for _ in range(args.runs):
         restore = run_restore(dump, "iptables-restore")
         browse = run_child(dump, full=False)
         full = run_child(dump, full=True)
+        frozen = run_child(dump, full=True, freeze=True)
         legacy = run_restore(dump, "iptables-legacy-restore")
         browse_runs.append(browse)
         full_runs.append(full)
+        frozen_runs.append(frozen)
         if legacy is not None:
             legacy_runs.append(legacy)
         if restore is not None:
@@ -186,6 +192,7 @@ def main() -> int:
             ratios["full"].append(full["full"] / wall)
             ratios["browse_proc"].append(browse["process"] / wall)
             ratios["full_proc"].append(full["process"] / wall)
+            ratios["frozen_proc"].append(frozen["process"] / wall)
             ratios["browse_cpu"].append(browse["cpu_browse"] / cpu)
             ratios["full_cpu"].append(full["cpu_full"] / cpu)
     overhead = netns_overhead()
@@ -215,6 +222,8 @@ def main() -> int:
          ratio("full_cpu"), ""),
         ("  whole process", f"{med([r['process'] for r in full_runs]):.3f} s",
          ratio("full_proc"), ""),
+        ("  whole process, gc.freeze() before exit",
+         f"{med([r['process'] for r in frozen_runs]):.3f} s", ratio("frozen_proc"), ""),
         ("iptables-restore --test (nft backend, in a netns)",
          f"{restore_wall:.3f} s" if restore_wall else "unavailable", "1.00x", ""),
         ("  its CPU time", f"{restore_cpu:.3f} s" if restore_cpu else "unavailable", "", ""),

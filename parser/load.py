@@ -126,6 +126,7 @@ def load_path(
     except OSError as exc:
         raise LoadError(path, f"cannot read: {exc.strerror or exc}") from None
     text, diag = _decode(data, path)
+    del data  # the bytes are not needed any more (lower peak memory)
     return _load(text, path, strict=strict, format=format, resolve=resolve, pre=diag)
 
 

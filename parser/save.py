@@ -207,6 +207,13 @@ class _SaveLoader:
             k = j + 1
             while k < len(line) and line[k] in " \t":
                 k += 1
+        name_end = line.find(" ", k + 3)
+        if (self.table is not None and line.startswith("-A ", k) and name_end > k + 3
+                and line[name_end + 1:name_end + 2] not in (" ", "\t", "")
+                and "\t" not in line[k:name_end]):
+            # the common case, without copying the line: `-A NAME words`
+            self.add_rule(line, lineno, counters, line[k + 3:name_end], name_end + 1, k)
+            return
         parts = line[k:].split(None, 2)
         if self.table is None and c == "-" and line_kind(line) == SPEC and (
                 parts[0] != "-A" or self.rs.tables):
@@ -225,8 +232,15 @@ class _SaveLoader:
             report.add(Severity.ERROR, lineno, k + len(parts[0]) + 1, "-A needs a chain name",
                        line)
             return
-        name = parts[1]
         args_start = len(line) - len(parts[2]) if len(parts) == 3 else len(line)
+        self.add_rule(line, lineno, counters, parts[1], args_start, k)
+
+    def add_rule(
+        self, line: str, lineno: int, counters: Counters | None, name: str, args_start: int,
+        k: int,
+    ) -> None:
+        """Append the rule of `line` (chain `name`, words from `args_start`) to its chain."""
+        report = self.report
         if name == self.last_name:
             chain = self.last_chain
         else:
