@@ -60,3 +60,31 @@ async def test_live_view_heat_pause_reset_and_errors() -> None:
         await pilot.press("p")
         await pilot.pause()
         assert not screen.paused
+
+
+async def test_live_first_poll_failure_is_shown_and_retried() -> None:
+    outputs = [(1, "", "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation "
+                "id: Permission denied (you must be root)"),
+               (0, (LAB / "lab-nft-loaded.save-c.txt").read_text(), "")]
+
+    def runner(argv: list[str], timeout: float) -> tuple[int, str, str]:
+        return outputs.pop(0) if outputs else (0, (LAB / "lab-nft-loaded.save-c.txt"
+                                                   ).read_text(), "")
+
+    app = IptscopeApp(live=LiveConfig(interval=0.3, runner=runner))
+    async with app.run_test(size=(160, 48)) as pilot:
+        from tui.screens.live import LiveStartScreen
+
+        label = ""
+        for _ in range(40):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, LiveStartScreen):
+                label = str(app.screen.query_one("#live-label", Static).render())
+                if "failed" in label:
+                    break
+        assert "failed" in label and ("sudo" in label.lower() or "root" in label)
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, LiveMainScreen):
+                break
+        assert isinstance(app.screen, LiveMainScreen)
