@@ -559,3 +559,29 @@ async def test_recording_and_snapshot_files_open_in_the_delta_view(tmp_path: Pat
             if isinstance(app.screen, MainScreen):
                 break
         assert main_of(app).explorer.delta_summary.startswith("delta: 7 rules grew")
+
+
+async def test_cursor_over_visited_rules_shows_their_reasons() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(SEED_PACKET, assume="nomatch",
+                         breakpoints=["filter:neutron-openvswi-i6746373c-0:5"])
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        assert step.current is not None
+        assert step.current.where == "filter:neutron-openvswi-i6746373c-0:rule:5"
+        view = step.query_one("#step-rules", RuleView)
+        marks = {r.position: view.marks[id(r)].symbol for r in view.rules}
+        assert marks[5].startswith("●") and marks[5].endswith("✓")
+        assert marks[3].endswith("?") and marks[4].endswith("✗")
+        await pilot.press("up")
+        await pilot.pause()
+        reasons = str(step.query_one("#step-reasons", Static).render())
+        assert "#4" in reasons and "did not match" in reasons
+        await pilot.press("up")
+        await pilot.pause()
+        reasons = str(step.query_one("#step-reasons", Static).render())
+        assert "UNKNOWN" in reasons and "assumed did not match" in reasons

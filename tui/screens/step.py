@@ -111,6 +111,7 @@ class StepScreen(Screen[None]):
         self.message = ""
         self.suggestion: Any = None
         self._bindings_state: tuple[bool, bool, bool] | None = None
+        self._latest: dict[int, Step] = {}
 
     @classmethod
     def from_session(cls, explorer: Explorer, session: Session) -> StepScreen:
@@ -275,6 +276,24 @@ class StepScreen(Screen[None]):
         exploration = explore(self.ruleset, self.packet, self.request.path,
                               overrides=self.overrides)
         self.app.push_screen(BranchesDialog(exploration))
+
+    @on(RuleView.RuleHighlighted, "#step-rules")
+    def _rule_highlighted(self, event: RuleView.RuleHighlighted) -> None:
+        """Moving the cursor over the chain shows why a visited rule did (not) match."""
+        current = self.current
+        rule = event.rule
+        if rule is None or (current is not None and current.rule is rule):
+            self.query_one("#step-reasons", Static).update(reasons_text(current))
+            return
+        visit = self._latest.get(id(rule))
+        if visit is not None:
+            text = reasons_text(visit)
+            text.append("(an earlier step; the cursor is not the walk)", style="dim italic")
+        else:
+            text = Text(f"{rule.chain_name} #{rule.position}: not visited by this walk\n",
+                        style="dim")
+            text.append(rule.text, style="italic dim")
+        self.query_one("#step-reasons", Static).update(text)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -526,6 +545,7 @@ class StepScreen(Screen[None]):
                     first + symbol, ("bold red " if bp else "bold magenta " if rule.edited
                                      else "") + style,
                     row_style="italic" if rule.edited else "")
+        self._latest = latest
         highlighted = id(current.rule) if current is not None and current.rule is not None else (
             None)
         view.set_marks(marks, highlighted)
