@@ -20,7 +20,7 @@ trap cleanup EXIT
 start() {  # start COMMAND...: a fresh 160x48 session running the app
     tmux kill-session -t "$SESSION" 2>/dev/null || true
     tmux new-session -d -s "$SESSION" -x 160 -y 48 \
-        "cd '$PWD' && IPTSCOPE_EXPORT_DIR='$OUT' $*; sleep 60"
+        "cd '$PWD' && unset COLUMNS LINES && IPTSCOPE_EXPORT_DIR='$OUT' $*; sleep 60"
 }
 screen() { tmux capture-pane -p -t "$SESSION"; }
 keys() { tmux send-keys -t "$SESSION" "$@"; sleep 0.4; }
@@ -31,7 +31,7 @@ expect() {  # expect TEXT [SECONDS]: wait until the screen shows TEXT
         if screen | grep -qF -- "$text"; then echo "ok: $text"; return 0; fi
         sleep 0.1
     done
-    echo "FAIL: the screen never showed: $text" >&2
+    echo "FAIL: the screen never showed: $text ($(tmux display -p -t "$SESSION" "#{window_width}x#{window_height}"))" >&2
     screen >&2
     exit 1
 }
