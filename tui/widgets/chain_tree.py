@@ -78,7 +78,7 @@ class ChainTree(Tree[ChainRef]):
 
     DEFAULT_CSS = """
     ChainTree {
-        width: 34;
+        width: 38;
         border-right: vkey $panel-lighten-2;
     }
     """
