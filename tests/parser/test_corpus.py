@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from parser.errors import ParseError
 from parser.load import load_path
 from ruleset.model import Severity
 
@@ -58,3 +59,20 @@ def test_corpus_file_loads(path: Path) -> None:
 def test_every_corpus_file_has_a_rule_count() -> None:
     names = {_id(p) for p in FILES if p.suffix == ".txt"}
     assert names <= set(EXPECTED), sorted(names - set(EXPECTED))
+
+
+@pytest.mark.skipif(not FILES, reason="../shared/corpus is not here")
+@pytest.mark.parametrize("path", FILES, ids=_id)
+def test_corpus_file_strict(path: Path) -> None:
+    """Strict loading passes outside `other/`, and fails there only with a ParseError."""
+    if path.parent.name != "other":
+        load_path(str(path), strict=True)
+        return
+    lenient = load_path(str(path))
+    lenient.resolve_all()
+    if not lenient.errors:
+        load_path(str(path), strict=True)
+        return
+    with pytest.raises(ParseError) as info:
+        load_path(str(path), strict=True)
+    assert info.value.diagnostic == lenient.errors[0]
