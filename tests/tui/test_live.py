@@ -63,27 +63,30 @@ async def test_live_view_heat_pause_reset_and_errors() -> None:
 
 
 async def test_live_first_poll_failure_is_shown_and_retried() -> None:
-    outputs = [(1, "", "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation "
-                "id: Permission denied (you must be root)"),
-               (0, (LAB / "lab-nft-loaded.save-c.txt").read_text(), "")]
+    denied = (1, "", "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation "
+              "id: Permission denied (you must be root)")
+    good = (0, (LAB / "lab-nft-loaded.save-c.txt").read_text(), "")
+    state = {"allow": False, "calls": 0}
 
     def runner(argv: list[str], timeout: float) -> tuple[int, str, str]:
-        return outputs.pop(0) if outputs else (0, (LAB / "lab-nft-loaded.save-c.txt"
-                                                   ).read_text(), "")
+        state["calls"] += 1
+        return good if state["allow"] else denied
 
-    app = IptscopeApp(live=LiveConfig(interval=0.3, runner=runner))
+    app = IptscopeApp(live=LiveConfig(interval=0.1, runner=runner))
     async with app.run_test(size=(160, 48)) as pilot:
         from tui.screens.live import LiveStartScreen
 
         label = ""
-        for _ in range(40):
-            await pilot.pause(0.02)
+        for _ in range(100):
+            await pilot.pause(0.05)
             if isinstance(app.screen, LiveStartScreen):
                 label = str(app.screen.query_one("#live-label", Static).render())
-                if "failed" in label:
+                if "failed" in label and state["calls"] >= 2:
                     break
         assert "failed" in label and ("sudo" in label.lower() or "root" in label)
-        for _ in range(60):
+        assert state["calls"] >= 2  # it keeps trying
+        state["allow"] = True
+        for _ in range(100):
             await pilot.pause(0.05)
             if isinstance(app.screen, LiveMainScreen):
                 break
