@@ -449,7 +449,8 @@ class IncrementalParser:
                     if (type(obj) is not int or cut < 0
                             or line[:cut] != old[:old.rfind(" [")]):
                         return None
-                    chains[obj].policy_counters = _parse_counter(line[cut + 2:-1])
+                    if chains[obj].policy is not None:  # user chains carry no counters
+                        chains[obj].policy_counters = _parse_counter(line[cut + 2:-1])
                     continue
                 else:
                     return None

@@ -16,6 +16,7 @@ Exit codes: 0 success, 1 a finding (errors in a dump, a failed command), 2 usage
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -99,7 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-
+    finally:
+        if argv is None:
+            # The process is about to exit: spare the collector its final walk over a big
+            # model's millions of objects (about 0.8 s on a 55,000-rule dump).
+            gc.freeze()
 
 if __name__ == "__main__":
     raise SystemExit(main())
