@@ -221,7 +221,7 @@ async def test_loading_in_a_worker_and_bad_input_never_crashes(tmp_path: Path) -
     missing = tmp_path / "missing.save"
     app = IptscopeApp(paths=[str(bad), str(missing)])
     async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(50):
+        for _ in range(200):
             await pilot.pause(0.05)
             if isinstance(app.screen, MainScreen):
                 break
@@ -239,7 +239,7 @@ async def test_loading_in_a_worker_and_bad_input_never_crashes(tmp_path: Path) -
 async def test_nothing_loads_shows_errors_and_quits(tmp_path: Path) -> None:
     app = IptscopeApp(paths=[str(tmp_path / "nope")])
     async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(50):
+        for _ in range(200):
             await pilot.pause(0.05)
             if app.screen.query("#load-errors"):
                 break
@@ -315,7 +315,7 @@ async def test_session_round_trip(tmp_path: Path) -> None:
     app = IptscopeApp(paths=[str(NEUTRON_LISTING)], session_path=str(session_file),
                       export_dir=str(tmp_path))
     async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(50):
+        for _ in range(200):
             await pilot.pause(0.05)
             if isinstance(app.screen, MainScreen):
                 break
@@ -350,7 +350,7 @@ async def test_session_round_trip(tmp_path: Path) -> None:
     session = load_session(session_file)
     app2 = IptscopeApp(paths=session.paths, session=session)
     async with app2.run_test(size=(160, 48)) as pilot:
-        for _ in range(60):
+        for _ in range(200):
             await pilot.pause(0.05)
             if isinstance(app2.screen, StepScreen) and app2.screen.stepper is not None:
                 break
@@ -446,7 +446,7 @@ async def test_n_walks_every_step_once_in_order_to_the_verdict() -> None:
         step = app.screen
         assert isinstance(step, StepScreen) and step.stepper is not None
         seen: list[int] = []
-        for _ in range(60):
+        for _ in range(200):
             await pilot.press("n")
             if step.current is not None and (not seen or step.current.index != seen[-1]):
                 seen.append(step.current.index)
@@ -544,7 +544,7 @@ async def test_recording_and_snapshot_files_open_in_the_delta_view(tmp_path: Pat
             writer.write(dump.read_text(), start + timedelta(seconds=2 * i), "iptables-save -c")
     app = IptscopeApp(paths=[str(recording)])
     async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(60):
+        for _ in range(200):
             await pilot.pause(0.05)
             if isinstance(app.screen, MainScreen):
                 break
@@ -554,7 +554,7 @@ async def test_recording_and_snapshot_files_open_in_the_delta_view(tmp_path: Pat
         assert "over 4s" in main.explorer.delta_summary
     app = IptscopeApp(paths=[str(LOADED), str(DROPPED)])
     async with app.run_test(size=(160, 48)) as pilot:
-        for _ in range(60):
+        for _ in range(200):
             await pilot.pause(0.05)
             if isinstance(app.screen, MainScreen):
                 break
