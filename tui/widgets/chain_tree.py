@@ -19,7 +19,8 @@ from textual.widgets.tree import TreeNode
 from ruleset.graph import JumpGraph
 from ruleset.model import Chain, Ruleset, Table
 
-CHUNK = 400  # nodes added between yields to the event loop
+CHUNK = 200  # nodes added between yields to the event loop
+SPLIT_AT = 600  # a group with more members splits by the next character of their names
 GROUP_AT = 200  # tables with more user chains than this group them by prefix
 GROUP_MIN = 20  # a prefix shared by at least this many chains becomes a group
 
@@ -147,14 +148,18 @@ class ChainTree(Tree[ChainRef]):
                 self._add_chain(node, table, item)
                 continue
             prefix, members = item
-            label = Text(prefix + "…", style="italic")
-            label.append(f"  {len(members)} chains", style="dim")
-            group = node.add(label, ChainRef(table.name, None, prefix), expand=False)
-            group.add_leaf(Text("loading…", style="dim italic"))
-            self._node_index[(table.name, None, prefix)] = group
-            self._members[(table.name, prefix)] = members
-            for member in members:
-                self._group_of[(table.name, member.name)] = prefix
+            self._add_group(node, table, prefix, members)
+
+    def _add_group(self, parent: TreeNode[ChainRef], table: Table, prefix: str,
+                   members: list[Chain]) -> None:
+        label = Text(prefix + "…", style="italic")
+        label.append(f"  {len(members)} chains", style="dim")
+        group = parent.add(label, ChainRef(table.name, None, prefix), expand=False)
+        group.add_leaf(Text("loading…", style="dim italic"))
+        self._node_index[(table.name, None, prefix)] = group
+        self._members[(table.name, prefix)] = members
+        for member in members:
+            self._group_of[(table.name, member.name)] = prefix
 
     async def _populate_group(self, table: Table, prefix: str) -> None:
         key = (table.name, prefix)
@@ -164,6 +169,19 @@ class ChainTree(Tree[ChainRef]):
         node = self._node_index[(table.name, None, prefix)]
         placeholder = list(node.children)
         members = self._members[key]
+        if len(members) > SPLIT_AT:
+            # 15,000 KUBE-SEP-… chains: one sub-group per next character (16 of ~940)
+            by_next: dict[str, list[Chain]] = {}
+            for chain in members:
+                sub = chain.name[:len(prefix) + 1]
+                by_next.setdefault(sub, []).append(chain)
+            node.remove_children()
+            for sub, sub_members in sorted(by_next.items()):
+                if len(sub_members) == 1:
+                    self._add_chain(node, table, sub_members[0])
+                else:
+                    self._add_group(node, table, sub, sub_members)
+            return
         for start in range(0, len(members), CHUNK):
             for chain in members[start:start + CHUNK]:
                 self._add_chain(node, table, chain, before=placeholder[0] if placeholder else None)
