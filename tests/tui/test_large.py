@@ -90,3 +90,22 @@ async def test_stepping_through_kube_services_is_linear_and_in_order() -> None:
         trace = step.stepper.trace()
         assert str(trace.final_packet.dst).startswith("10.244.")  # DNAT to an endpoint
         assert step.stepper.cursor == len(step.stepper.history) - 1
+
+
+async def test_tree_groups_fifteen_thousand_endpoint_chains() -> None:
+    app = IptscopeApp(Explorer(load(KUBE_AFTER)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        tree = app.screen.query_one(ChainTree)
+        tree._node_index[("nat", None, None)].expand()
+        await pilot.pause()
+        group = tree._node_index[("nat", None, "KUBE-SEP-")]
+        assert "15000 chains" in str(group.label)
+        group.expand()
+        await pilot.pause()
+        subs = [str(n.label) for n in group.children]
+        assert len(subs) == 16 and subs[0].startswith("KUBE-SEP-0…")
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        main.navigate("nat", "KUBE-SEP-0000523761D5D442")
+        await pilot.pause()
+        assert tree.cursor_node is tree._node_index[("nat", None, "KUBE-SEP-0")]
