@@ -180,6 +180,7 @@ def make_explorer(rulesets: list[Any], paths: list[str], errors: list[str],
         from tui.heat import apply_delta, apply_snapshot_delta
 
         if snapshots is not None and len(snapshots) == len(rulesets):
+            explorer.timed = list(snapshots)
             apply_snapshot_delta(explorer, snapshots[0], snapshots[-1], len(snapshots))
         else:
             apply_delta(explorer, rulesets[0], rulesets[-1])

@@ -7,6 +7,7 @@ No Textual here: this is the app's model layer over `ruleset`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ruleset.graph import JumpGraph
 from ruleset.model import Chain, Rule, Ruleset
@@ -38,6 +39,8 @@ class Explorer:
     heat: dict[int, RowHeat] | None = None  # id(rule) -> heat in delta/live views
     delta_summary: str = ""
     load_errors: list[str] = field(default_factory=list)
+    timed: list[Any] = field(default_factory=list)  # ruleset.snapshot.Snapshot per ruleset
+    baseline: int = 0  # which snapshot the delta counts from (the newest is always shown)
 
     def __post_init__(self) -> None:
         self.rebuild_graphs()

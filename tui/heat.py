@@ -79,6 +79,7 @@ def apply_snapshot_delta(explorer: Explorer, before: Snapshot, after: Snapshot,
         explorer.delta_summary = f"no delta: {exc}"
         return None
     explorer.heat = heat_map(delta)
-    label = "delta" if count <= 2 else f"delta of {count} snapshots, first to last"
+    label = "delta" if count <= 2 else (
+        f"delta of {count} snapshots, #{explorer.baseline + 1} to #{count} (< > baseline)")
     explorer.delta_summary = summary_text(delta, label)
     return delta

@@ -551,9 +551,17 @@ async def test_recording_and_snapshot_files_open_in_the_delta_view(tmp_path: Pat
             if isinstance(app.screen, MainScreen):
                 break
         main = main_of(app)
-        assert main.explorer.delta_summary.startswith("delta of 3 snapshots, first to last")
+        assert main.explorer.delta_summary.startswith("delta of 3 snapshots, #1 to #3")
         assert "7 rules grew" in main.explorer.delta_summary
         assert "over 4s" in main.explorer.delta_summary
+        await pilot.press("greater_than_sign")  # baseline: the second snapshot
+        await pilot.pause()
+        assert main.explorer.delta_summary.startswith("delta of 3 snapshots, #2 to #3")
+        assert "7 rules grew" in main.explorer.delta_summary  # the drop came after #2
+        assert "over 2s" in main.explorer.delta_summary
+        await pilot.press("less_than_sign")
+        await pilot.pause()
+        assert main.explorer.delta_summary.startswith("delta of 3 snapshots, #1 to #3")
     app = IptscopeApp(paths=[str(LOADED), str(DROPPED)])
     async with app.run_test(size=(160, 48)) as pilot:
         for _ in range(200):

@@ -52,6 +52,10 @@ class MainScreen(Screen[None]):
         Binding("t", "trace", "Trace pkt"),
         Binding("u", "toggle_unchanged", "Hide unchanged"),
         Binding("h", "hottest", "Hottest"),
+        Binding("less_than_sign", "baseline(-1)", "Earlier baseline", key_display="<",
+                show=False),
+        Binding("greater_than_sign", "baseline(1)", "Later baseline", key_display=">",
+                show=False),
         Binding("D", "diagnostics", "Diagnostics"),
         Binding("i", "detail", "Rule detail", show=False),
         Binding("tab", "app.focus_next", "Focus", show=False),
@@ -436,6 +440,24 @@ class MainScreen(Screen[None]):
             self._place_cursor(rule)
         self.update_status()
 
+    def action_baseline(self, step: int) -> None:
+        """With three or more snapshots: count the delta from an earlier or later one."""
+        from tui.heat import apply_snapshot_delta
+
+        ex = self.explorer
+        if len(ex.timed) < 3:
+            self.notify("Open three or more snapshots to choose the baseline.", timeout=3)
+            return
+        baseline = max(0, min(len(ex.timed) - 2, ex.baseline + step))
+        if baseline == ex.baseline:
+            return
+        ex.baseline = baseline
+        apply_snapshot_delta(ex, ex.timed[baseline], ex.timed[-1], len(ex.timed))
+        current = self._current()
+        if current is not None:
+            self._show(current)
+        self.update_status()
+
     def action_hottest(self) -> None:
         from tui.screens.hottest import HottestDialog
 
@@ -466,6 +488,8 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("toggle_unchanged", "hottest"):
             return self.explorer.heat is not None
+        if action == "baseline":
+            return len(self.explorer.timed) >= 3
         if action in ("toggle_filter", "next_hit", "previous_hit"):
             return self.search_query is not None
         if action == "diagnostics":
