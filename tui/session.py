@@ -179,6 +179,8 @@ class Session:
     breakpoints: list[str] = field(default_factory=list)  # "table:chain:pos"
     step: int = 0  # how far the stepping had gone
     notes: str = ""
+    ipsets: str | None = None  # an `ipset save` file for -m set matches
+    local_addrs: list[str] = field(default_factory=list)  # ADDR[/LEN][@IFACE] of the host
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"iptscope_session": FORMAT_VERSION}
@@ -207,6 +209,8 @@ class Session:
                 breakpoints=[str(b) for b in data.get("breakpoints", [])],
                 step=int(data.get("step", 0)),
                 notes=str(data.get("notes", "")),
+                ipsets=str(data["ipsets"]) if data.get("ipsets") else None,
+                local_addrs=[str(a) for a in data.get("local_addrs", [])],
             )
         except (TypeError, ValueError) as exc:
             raise SessionError(f"bad session field: {exc}") from exc
@@ -224,4 +228,29 @@ def load_session(path: str | Path) -> Session:
     # relative dump paths are relative to the session file
     session.paths = [p if p == "-" or Path(p).is_absolute() or Path(p).exists()
                      else str(base / p) for p in session.paths]
+    if session.ipsets and not Path(session.ipsets).is_absolute() and not Path(
+            session.ipsets).exists():
+        session.ipsets = str(base / session.ipsets)
     return session
+
+
+def make_host(ipsets: str | None, local_addrs: list[str]) -> Any:
+    """The ruleset.packet.Host for stepping (None when neither is given); raises ValueError
+    with a readable message on a bad file or address."""
+    if not ipsets and not local_addrs:
+        return None
+    from ruleset.ipsets import IpsetParseError, load_ipsets
+    from ruleset.packet import Host, PacketError
+
+    store = None
+    if ipsets:
+        try:
+            store = load_ipsets(ipsets)
+        except OSError as exc:
+            raise ValueError(f"{ipsets}: {exc.strerror or exc}") from None
+        except IpsetParseError as exc:
+            raise ValueError(str(exc)) from None
+    try:
+        return Host.make(list(local_addrs) or None, store)
+    except PacketError as exc:
+        raise ValueError(str(exc)) from None

@@ -619,3 +619,21 @@ async def test_a_ruleset_with_nothing_in_it(tmp_path: Path) -> None:
                 await pilot.press("escape")
                 await pilot.pause()
         assert app.screen is main
+
+
+async def test_ipsets_file_decides_the_set_match(tmp_path: Path) -> None:
+    ipsets = ROOT / "samples" / "neutron" / "ipsets.save"
+    app = IptscopeApp(Explorer(neutron()), export_dir=str(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(SEED_PACKET, ipsets=str(ipsets))  # no assumption, nothing to ask
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.screen is step and step.verdict == "DROP"
+        assert step.stepper is not None and not step.stepper.walker.assumptions
+        await pilot.press("S")
+        await pilot.pause()
+    saved = load_session(tmp_path / "iptscope-session.json")
+    assert saved.ipsets == str(ipsets)

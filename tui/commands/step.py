@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tcp-flags", default="")
     parser.add_argument("--icmp-type", default="")
     parser.add_argument("--mark", default="")
+    parser.add_argument("--ipsets", metavar="FILE", help="`ipset save` output for -m set")
+    parser.add_argument("--local-addr", action="append", default=[],
+                        metavar="ADDR[/LEN][@IFACE]", help="an address of the host (repeatable)")
     parser.add_argument("--assume", choices=("match", "nomatch"),
                         help="outcome of matches the dump cannot decide (default: ask)")
     parser.add_argument("--apply", action="append", default=[], metavar="IPTABLES ARGS",
@@ -55,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         raise UsageError(f"bad packet: {exc}") from exc
     session = Session(paths=[args.file], packet=request,  # type: ignore[arg-type]
-                      assume=args.assume, edits=list(args.apply))
+                      assume=args.assume, edits=list(args.apply), ipsets=args.ipsets,
+                      local_addrs=list(args.local_addr))
+    from tui.session import make_host
+
+    try:
+        make_host(args.ipsets, session.local_addrs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     IptscopeApp(paths=[args.file], session=session).run()
     return 0

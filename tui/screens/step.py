@@ -24,7 +24,7 @@ from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
 from ruleset.model import Chain, Rule, Ruleset
 from ruleset.stepper import NeedChoice, Step, StepKind, Stepper, Trace, explore
 from tui.explorer import Explorer
-from tui.session import PacketRequest, Session, save_session
+from tui.session import PacketRequest, Session, make_host, save_session
 from tui.widgets.rule_view import RowMark, RuleView
 from tui.widgets.step_panes import (
     log_text,
@@ -87,9 +87,14 @@ class StepScreen(Screen[None]):
         breakpoints: list[str] | None = None,
         step_to: int = 0,
         notes: str = "",
+        ipsets: str | None = None,
+        local_addrs: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.explorer = explorer
+        self.ipsets = ipsets
+        self.local_addrs = list(local_addrs or [])
+        self.host: Any = None
         self.request = request
         self.packet = request.to_packet()
         self.default_assume: Result | None = _result(assume)
@@ -117,7 +122,8 @@ class StepScreen(Screen[None]):
     def from_session(cls, explorer: Explorer, session: Session) -> StepScreen:
         return cls(explorer, session.packet, assume=session.assume,
                    assumptions=session.assumptions, edits=session.edits,
-                   breakpoints=session.breakpoints, step_to=session.step, notes=session.notes)
+                   breakpoints=session.breakpoints, step_to=session.step, notes=session.notes,
+                   ipsets=session.ipsets, local_addrs=session.local_addrs)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -137,6 +143,11 @@ class StepScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        try:
+            self.host = make_host(self.ipsets, self.local_addrs)
+        except ValueError as exc:
+            self.notify(f"Stepping without the host's ipsets/addresses: {exc}",
+                        severity="error", timeout=8)
         self.query_one("#whatif", Input).display = False
         self.query_one("#note", Input).display = False
         self.query_one("#step-rules", RuleView).focus()
@@ -161,7 +172,7 @@ class StepScreen(Screen[None]):
             except Exception:
                 self.ruleset, self.commands = self.explorer.ruleset, []
         self.stepper = Stepper(
-            self.ruleset, self.packet, self.request.path,
+            self.ruleset, self.packet, self.request.path, host=self.host,
             assume=self.default_assume,  # type: ignore[arg-type]  # None: ask (NeedChoice)
             overrides=self.overrides, breakpoints=self.breakpoints)
         self.pending = None
@@ -273,7 +284,7 @@ class StepScreen(Screen[None]):
     def _explore_both(self) -> None:
         from tui.screens.branches import BranchesDialog
 
-        exploration = explore(self.ruleset, self.packet, self.request.path,
+        exploration = explore(self.ruleset, self.packet, self.request.path, host=self.host,
                               overrides=self.overrides)
         self.app.push_screen(BranchesDialog(exploration))
 
@@ -408,7 +419,8 @@ class StepScreen(Screen[None]):
             self.notify("Run to the verdict first (c).", timeout=3)
             return
         try:
-            found = suggest_fix(self.ruleset, trace, assume=self.default_assume or NO_MATCH)
+            found = suggest_fix(self.ruleset, trace, host=self.host,
+                                assume=self.default_assume or NO_MATCH)
         except Exception as exc:  # the engine could not: say so
             self.notify(f"No suggestion: {exc}", severity="warning", timeout=4)
             return
@@ -459,6 +471,8 @@ class StepScreen(Screen[None]):
                 self.breakpoints, key=lambda b: (b[0], b[1], b[2] or 0)) if p is not None],
             step=self.stepper.cursor + 1,
             notes=self.notes,
+            ipsets=os.path.abspath(self.ipsets) if self.ipsets else None,
+            local_addrs=list(self.local_addrs),
         )
 
     def action_save_session(self) -> None:
