@@ -637,6 +637,16 @@ class Walker:
             self._rule(frame, chain, idx)
         return True
 
+    def finish(self) -> None:
+        """Walk on to the verdict without handing steps out one by one."""
+        while self._work():
+            pass
+        self._given = len(self.steps)
+
+    def skip_to(self, given: int) -> None:
+        """Mark the first `given` steps as handed out (a caller replayed them from history)."""
+        self._given = max(self._given, given)
+
     def advance(self) -> Step | None:
         """The next step (None once the verdict is in)."""
         steps = self.steps
@@ -900,9 +910,13 @@ class Stepper:
 
     def step(self) -> Step | None:
         """The next step (replayed from history after `back`); None at the verdict."""
-        if self.cursor + 1 < len(self.history):
+        history = self.history
+        if self.cursor + 1 < len(history):
             self.cursor += 1
-            return self.history[self.cursor]
+            return history[self.cursor]
+        # A run of rules that do not match lands in history at once; those steps were handed
+        # out by the replay above, so the walker must not hand them out again.
+        self.walker.skip_to(len(history))
         step = self.walker.advance()
         if step is None:
             return None
@@ -930,6 +944,12 @@ class Stepper:
 
     def run(self) -> Step | None:
         """Step until a breakpoint (the step there is returned) or the verdict (None)."""
+        if not self.breakpoints:
+            try:
+                self.walker.finish()
+            finally:  # an UNKNOWN that needs a choice stops the walk where it is
+                self.cursor = len(self.history) - 1
+            return None
         while True:
             step = self.step()
             if step is None:

@@ -461,3 +461,34 @@ def test_output_to_a_remote_address_does_not_loop() -> None:
     trace = simulate(rs, pkt(dst="10.9.9.9"), "output")
     assert trace.final_path.value == "output"
     assert trace.verdict is Verdict.DROP  # filter OUTPUT policy (out is not lo)
+
+
+def test_stepping_through_a_run_of_non_matching_rules_never_repeats_a_step() -> None:
+    # Rules that do not match are stored as one run; stepping must hand each out once, in
+    # order, also after going back into the run and forward past its end.
+    lines = ["*filter", ":FORWARD DROP"]
+    lines += [f"-A FORWARD -s 192.0.2.{i} -j ACCEPT" for i in range(1, 40)]
+    lines += ["-A FORWARD -p tcp -j ACCEPT"]
+    rs = build("\n".join(lines))
+    stepper = Stepper(rs, pkt(), "forward")
+    seen = [stepper.step() for _ in range(3)]
+    assert [s.position for s in seen if s is not None] == [1, 2, 3]
+    assert stepper.back() is seen[1]
+    positions = []
+    while (step := stepper.step()) is not None:
+        positions.append(step.position)
+    assert positions == list(range(3, 41))
+    assert stepper.trace().verdict is Verdict.ACCEPT
+
+
+def test_run_without_breakpoints_goes_straight_to_the_verdict() -> None:
+    lines = ["*filter", ":FORWARD DROP"]
+    lines += [f"-A FORWARD -s 192.0.2.{i} -j ACCEPT" for i in range(1, 200)]
+    rs = build("\n".join(lines))
+    stepper = Stepper(rs, pkt(), "forward")
+    assert stepper.step() is not None
+    assert stepper.run() is None
+    assert stepper.done
+    assert stepper.current is stepper.history[-1]
+    assert stepper.trace().verdict is Verdict.DROP
+    assert stepper.back() is stepper.history[-2]

@@ -178,41 +178,15 @@ class StepScreen(Screen[None]):
         self.pending = None
         return True
 
-    # Stepper.step() replays history after a back, but a walk that stores a run of non-matching
-    # rules in one go puts steps in history before they are handed out, and the walker then
-    # hands out an already replayed step (the cursor jumps back; `run` turns quadratic: 30 s
-    # through KUBE-SERVICES). Until ruleset.stepper keeps the two in step, sync them here.
-    def _sync(self) -> None:
-        assert self.stepper is not None
-        walker, history = self.stepper.walker, self.stepper.history
-        if self.stepper.cursor + 1 >= len(history) and getattr(walker, "_given", 0) < len(
-            history
-        ):
-            walker._given = len(history)
-
     def _step_once(self) -> Step | None:
         assert self.stepper is not None
-        self._sync()
         return self.stepper.step()
 
     def _run(self) -> Step | None:
         """To the next breakpoint (returned) or the verdict (None); NeedChoice propagates."""
         stepper = self.stepper
         assert stepper is not None
-        if not stepper.breakpoints and hasattr(stepper.walker, "_given"):
-            try:
-                self._sync()
-                while stepper.walker.advance() is not None:
-                    self._sync()
-            finally:
-                stepper.cursor = len(stepper.history) - 1
-            return None
-        while True:
-            step = self._step_once()
-            if step is None:
-                return None
-            if stepper.at_breakpoint(step):
-                return step
+        return stepper.run()
 
     def _replay(self, count: int) -> None:
         """Step forward to where we were (after a what-if edit or a resumed session)."""
