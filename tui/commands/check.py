@@ -47,9 +47,8 @@ class Loaded:
 def load_file(path: str, *, strict: bool = False) -> Loaded:
     """Load `path` (`-` is stdin) and never raise: a LoadError, a strict-mode ParseError or an
     unexpected failure becomes an error in the result."""
-    from parser.load import load_path
-
     from parser.errors import LoadError, ParseError
+    from parser.load import load_path
 
     try:
         ruleset = load_path(path, strict=strict)
