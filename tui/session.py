@@ -52,6 +52,28 @@ class PacketRequest:
     icmp_type: str = ""
     mark: str = ""
 
+    @classmethod
+    def from_packet(cls, packet: Any, path: str) -> PacketRequest:
+        """The form's fields for a `ruleset.packet.Packet` (as `iptscope trace` builds it)."""
+
+        def text(value: object) -> str:
+            return "" if value is None else str(value)
+
+        icmp = ""
+        if packet.icmp_type is not None:
+            icmp = str(packet.icmp_type)
+            if packet.icmp_code is not None:
+                icmp += f"/{packet.icmp_code}"
+        return cls(
+            path=path, proto=packet.proto, src=str(packet.src), dst=str(packet.dst),
+            sport=text(packet.sport), dport=text(packet.dport),
+            in_iface=text(packet.in_iface), out_iface=text(packet.out_iface),
+            physdev_in=text(packet.physdev_in), physdev_out=text(packet.physdev_out),
+            bridged=packet.bridged, state=packet.state.value, mac_src=text(packet.mac_src),
+            tcp_flags=",".join(sorted(packet.tcp_flags)) if packet.proto == "tcp" else "",
+            icmp_type=icmp, mark=hex(packet.mark) if packet.mark else "",
+        )
+
     def to_packet(self) -> Any:
         """A `ruleset.packet.Packet` (raises `PacketError`/ValueError on bad fields)."""
         from ruleset.packet import Packet

@@ -27,6 +27,12 @@ HELP = "Step a packet through a dump rule by rule and print the verdict and why.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_packet_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_packet_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE, the packet and the stepping options (shared with `iptscope step`)."""
     parser.add_argument("file", metavar="FILE", help="a dump file, or - for stdin")
     parser.add_argument("packet", metavar="PACKET", nargs="?",
                         help='compact packet: "udp 10.0.0.1:4000 > 10.0.0.2:53" '
@@ -68,7 +74,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--assume", choices=("match", "nomatch"),
                         help="take this outcome for undecidable matches instead of showing "
                              "both")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def build_packet(args: argparse.Namespace) -> Packet:
