@@ -813,7 +813,24 @@ def _run(walker: Walker) -> Walker:
     return walker
 
 
-def _result(value: Result | str | None) -> Result | None:
+def caller_steps(trace: Trace, decided: Step) -> list[Step]:
+    """For each chain on the stack at `decided` (deepest caller first), the step of the rule
+    that called the next chain: the jumps that led there."""
+    out: list[Step] = []
+    depth = len(decided.stack)
+    for step in reversed(trace.steps[: decided.index]):
+        if depth <= 1:
+            break
+        if (step.kind is StepKind.RULE and step.action in (Action.JUMP, Action.GOTO)
+                and step.table == decided.table and len(step.stack) == depth - 1
+                and step.stack == decided.stack[: depth - 1]):
+            out.append(step)
+            depth -= 1
+    return out
+
+
+def parse_result(value: Result | str | None) -> Result | None:
+    """`match`/`nomatch` (and spellings like "no match", "true") as a Result; None stays None."""
     if value is None or isinstance(value, Result):
         return value
     text = str(value).lower().replace("-", "").replace("_", "").replace(" ", "")
@@ -828,7 +845,7 @@ def simulate(ruleset: Ruleset, packet: Packet, path: Path | str = Path.FORWARD, 
              host: Host | None = None, assume: Result | str = NO_MATCH,
              overrides: dict[RuleRef, Result] | None = None) -> Trace:
     """Run to the verdict, taking `assume` for every UNKNOWN rule (unless overridden)."""
-    walker = Walker(ruleset, packet, path, host=host, assume=_result(assume),
+    walker = Walker(ruleset, packet, path, host=host, assume=parse_result(assume),
                     overrides=overrides)
     return _run(walker).trace()
 
@@ -891,7 +908,7 @@ class Stepper:
                  host: Host | None = None, assume: Result | str = NO_MATCH,
                  overrides: dict[RuleRef, Result] | None = None,
                  breakpoints: Iterable[tuple[str, str, int | None]] = ()) -> None:
-        self.walker = Walker(ruleset, packet, path, host=host, assume=_result(assume),
+        self.walker = Walker(ruleset, packet, path, host=host, assume=parse_result(assume),
                              overrides=overrides)
         self.breakpoints: set[tuple[str, str, int | None]] = set(breakpoints)
         self.cursor = -1  # index of the current step in history (-1: before the first)

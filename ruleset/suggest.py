@@ -18,14 +18,12 @@ from ruleset.matches import NO_MATCH, Result
 from ruleset.model import Family, Match, Option, Ruleset, RuleSpec, Target
 from ruleset.packet import Host, Packet
 from ruleset.stepper import (
-    Step,
-    StepKind,
     Trace,
     Verdict,
+    caller_steps,
     explore,
     simulate,
 )
-from ruleset.targets import Action
 from ruleset.whatif import WhatIfError, apply_commands
 
 BLOCKING = frozenset({Verdict.DROP, Verdict.REJECT})
@@ -76,22 +74,6 @@ def _passes(ruleset: Ruleset, packet: Packet, path: str, host: Host | None,
     return trace.verdict is Verdict.ACCEPT, trace.verdict
 
 
-def _caller_steps(trace: Trace, decided: Step) -> list[Step]:
-    """For each chain on the stack at the decision (deepest caller first), the step of the
-    rule that called the next chain."""
-    out: list[Step] = []
-    depth = len(decided.stack)
-    for step in reversed(trace.steps[: decided.index]):
-        if depth <= 1:
-            break
-        if (step.kind is StepKind.RULE and step.action in (Action.JUMP, Action.GOTO)
-                and step.table == decided.table and len(step.stack) == depth - 1
-                and step.stack == decided.stack[: depth - 1]):
-            out.append(step)
-            depth -= 1
-    return out
-
-
 def suggest_fix(ruleset: Ruleset, trace: Trace, *, host: Host | None = None,
                 assume: Result | None = NO_MATCH, max_rounds: int = 4) -> Suggestion | None:
     """A command (or a few, one per table that blocks) that makes the verdict ACCEPT, or None
@@ -115,7 +97,7 @@ def suggest_fix(ruleset: Ruleset, trace: Trace, *, host: Host | None = None,
                         family_flag=family_flag)
         if not commands:
             # A narrower rule in the right chain: RETURN before the call into the dropper.
-            for caller in _caller_steps(current, decided)[:1]:
+            for caller in caller_steps(current, decided)[:1]:
                 if len(caller.stack) < 2 or caller.position is None:
                     continue
                 narrow = Command("-I", caller.table, caller.chain, caller.position,

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
 from ruleset.spec import render_spec
-from ruleset.stepper import Exploration, Step, StepKind, Trace, Verdict
+from ruleset.stepper import Exploration, Step, StepKind, Trace, Verdict, caller_steps
 from ruleset.suggest import Suggestion
 from ruleset.targets import Action
 
@@ -199,15 +199,7 @@ def decision_via(trace: Trace) -> str:
     decided = trace.decided_by
     if decided is None or not decided.stack:
         return ""
-    calls: list[str] = []
-    depth = len(decided.stack)
-    for step in reversed(trace.steps[: decided.index]):
-        if depth <= 1:
-            break
-        if (step.kind is StepKind.RULE and step.action in (Action.JUMP, Action.GOTO)
-                and step.table == decided.table and len(step.stack) == depth - 1):
-            calls.append(f"{step.chain} rule {step.position}")
-            depth -= 1
+    calls = [f"{step.chain} rule {step.position}" for step in caller_steps(trace, decided)]
     return " > ".join(reversed(calls))
 
 

@@ -22,7 +22,15 @@ from textual.widgets import Footer, Input, Static
 
 from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
 from ruleset.model import Chain, Rule, Ruleset
-from ruleset.stepper import NeedChoice, Step, StepKind, Stepper, Trace, explore
+from ruleset.stepper import (
+    NeedChoice,
+    Step,
+    StepKind,
+    Stepper,
+    Trace,
+    explore,
+    parse_result,
+)
 from tui.explorer import Explorer
 from tui.session import PacketRequest, Session, make_host, save_session
 from tui.widgets.rule_view import RowMark, RuleView
@@ -576,14 +584,10 @@ def packet_text_now(step: Step | None, start: Any) -> Text:
 
 
 def _result(value: str | Result | None) -> Result | None:
-    if value is None or isinstance(value, Result):
-        return value
-    word = str(value).lower().replace(" ", "").replace("_", "").replace("-", "")
-    if word in ("match", "matches", "true", "yes"):
-        return MATCH
-    if word in ("nomatch", "false", "no"):
-        return NO_MATCH
-    return None
+    try:
+        return parse_result(value)
+    except ValueError:
+        return None
 
 
 def _assume_word(value: Result | None) -> str | None:
