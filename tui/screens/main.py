@@ -42,7 +42,8 @@ class Location:
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("backspace,alt+left", "back", "Back"),
-        Binding("right_square_bracket,alt+right", "forward", "Forward", key_display="]"),
+        Binding("right_square_bracket,alt+right", "forward", "Forward", key_display="]",
+                show=False),
         Binding("r", "references", "Refs"),
         Binding("slash", "search", "Search", key_display="/"),
         Binding("f", "toggle_filter", "Filter"),
@@ -59,6 +60,7 @@ class MainScreen(Screen[None]):
         Binding("D", "diagnostics", "Diagnostics"),
         Binding("i", "detail", "Rule detail", show=False),
         Binding("tab", "app.focus_next", "Focus", show=False),
+        Binding("z", "toggle_tree", "Hide/show the chain tree", show=False),
     ]
 
     def __init__(self, explorer: Explorer) -> None:
@@ -465,6 +467,15 @@ class MainScreen(Screen[None]):
             self.notify("Open two snapshots (or live) to see the hottest rules.", timeout=3)
             return
         self.app.push_screen(HottestDialog(self.explorer.hottest()), self._goto_rule)
+
+    def action_toggle_tree(self) -> None:
+        """`z`: the rules get the whole width (narrow terminals, wide rules), and back."""
+        tree = self.query_one(ChainTree)
+        tree.display = not tree.display
+        if not tree.display:
+            self.query_one(RuleView).focus()
+        elif self.location is not None:
+            tree.reveal(self.location.table, self.location.chain)
 
     def action_detail(self) -> None:
         from tui.screens.diagnostics import TextDialog

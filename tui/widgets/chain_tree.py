@@ -48,6 +48,40 @@ def chain_label(chain: Chain, graph: JumpGraph, unreachable: set[str]) -> Text:
     return label
 
 
+WIDTH_CAP = 64  # the tree never takes more than this (nor more than 45% of the screen)
+CHROME = 2 + 1  # the vertical scrollbar and the border
+
+
+def _label_len(chain: Chain, refs: int | None) -> int:
+    """The length of `chain_label` (without "unreachable"); refs None = not known yet, assume
+    a four-digit count."""
+    size = len(chain.name) + 2 + len(str(len(chain.rules)))
+    if chain.builtin:
+        return size + 1 + len(chain.policy or "-")
+    return size + 2 + (len(str(refs)) if refs is not None else 4)
+
+
+def fitted_width(ruleset: Ruleset, graphs: Mapping[str, JumpGraph]) -> int:
+    """A tree width that shows every chain's name, rule count and policy or references in
+    full (their indentation included), up to WIDTH_CAP; cheap on 20,000 chains (no jump graph
+    is built for it)."""
+    widest = 0
+    for table in ruleset.tables.values():
+        label = 2 + len(table.name) + 2 + len(
+            f"{len(table.chains)} chains, {table.rule_count} rules")
+        widest = max(widest, label)
+        graph = graphs[table.name] if len(table.chains) <= GROUP_AT else None
+        users = [c for c in table.chains.values() if not c.builtin]
+        grouped = {c.name: len(item[1]) for item in group_chains(users)
+                   if isinstance(item, tuple) for c in item[1]}
+        for chain in table.chains.values():
+            refs = len(graph.references(chain.name)) if graph is not None else None
+            members = grouped.get(chain.name)
+            depth = 1 if members is None else 2 if members <= SPLIT_AT else 3
+            widest = max(widest, 2 * depth + _label_len(chain, refs))
+    return max(24, min(WIDTH_CAP, widest + CHROME))
+
+
 def prefix_of(name: str) -> str:
     head, sep, _ = name.rpartition("-")
     return head + sep if head else name
@@ -80,6 +114,8 @@ class ChainTree(Tree[ChainRef]):
     DEFAULT_CSS = """
     ChainTree {
         width: 38;
+        min-width: 24;
+        max-width: 45%;
         border-right: vkey $panel-lighten-2;
     }
     """
@@ -113,6 +149,7 @@ class ChainTree(Tree[ChainRef]):
             node = self.root.add(label, ChainRef(table.name), expand=False)
             self._node_index[(table.name, None, None)] = node
             node.add_leaf(Text("loading…", style="dim italic"))
+        self.styles.width = fitted_width(ruleset, graphs)
         first = next((t for t in tables if t.name == "filter"), tables[0] if tables else None)
         if first is not None:
             self._populate_table(first)

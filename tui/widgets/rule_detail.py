@@ -8,8 +8,9 @@ from textual.widgets import Static
 
 from ruleset.commands import Command
 from ruleset.describe import describe_spec, describe_target
-from ruleset.model import Family, Rule
+from ruleset.model import Counters, Family, Rule
 from ruleset.spec import target_kind
+from tui.render import format_count
 from tui.widgets.rule_view import RowHeat
 from tui.widgets.styles import TARGET_MARKUP
 
@@ -23,6 +24,22 @@ def rule_commands(rule: Rule, family: Family = Family.IPV4) -> tuple[str, str, s
     insert = Command("-I", table, chain, position=rule.position, spec=rule.spec,
                      family_flag=flag).render()
     return by_pos, by_spec, insert
+
+
+def counters_text(counters: Counters) -> str:
+    """`1381 packets, 1104800 bytes`; `-L` figures as printed with the range they stand for:
+    `550K packets (549,500..550,499), 80M bytes (79,499,500..80,499,499): rounded by -L`."""
+    if counters.exact:
+        return f"{counters.packets} packets, {counters.bytes} bytes"
+    parts = []
+    for value, unit, lo, hi, what in (
+        (counters.packets, counters.packets_unit, counters.packets_min, counters.packets_max,
+         "packets"),
+        (counters.bytes, counters.bytes_unit, counters.bytes_min, counters.bytes_max, "bytes"),
+    ):
+        shown = format_count(value, unit)
+        parts.append(f"{shown} {what}" if lo == hi else f"{shown} {what} ({lo:,}..{hi:,})")
+    return ", ".join(parts) + ": rounded by -L"
 
 
 def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
@@ -52,9 +69,8 @@ def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
     out.append("\n")
     counters = rule.counters
     if counters is not None:
-        approx = "" if counters.exact else " (rounded by -L)"
         out.append("Counters: ", style="bold")
-        out.append(f"{counters.packets} packets, {counters.bytes} bytes{approx}")
+        out.append(counters_text(counters))
         if heat is not None:
             out.append(f"   grew by {heat.packets} packets, {heat.bytes} bytes", style="bold")
             if heat.note:

@@ -11,7 +11,7 @@ deltas), marks (stepping results, search hits, breakpoints) and a highlighted ru
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -29,6 +29,7 @@ from textual.widget import Widget
 
 from ruleset.model import Rule
 from ruleset.spec import TargetKind, match_summary, target_kind
+from tui.render import format_count
 from tui.widgets.styles import TARGET_STYLES, human_count
 
 
@@ -79,6 +80,7 @@ REST_COLUMNS = (
     Column("destination", "destination", 18),
     Column("matches", "matches  /* comment */", 0),
 )
+TARGET_MIN, TARGET_MAX = 22, 34  # the target column's width range
 FLEX_MIN = 70  # the matches column is at least this wide; the view scrolls sideways for it
 HEAT_BG = ((60, 20, 0), (150, 50, 0))  # from faint to hot
 
@@ -112,6 +114,12 @@ def readable_matches(rule: Rule) -> str:
     return "  ".join(parts)
 
 
+def _count(value: int, unit: int, exact: bool) -> str:
+    """A counter column: exact figures shortened like `iptables -L -v` (`111K`), rounded `-L`
+    ones as printed (`1K` stays `1K`, never a made-up `1000`)."""
+    return human_count(value) if exact or unit <= 1 else format_count(value, unit)
+
+
 def cell_values(rule: Rule) -> dict[str, str]:
     """The text of each column for one rule (resolves the spec)."""
     spec = rule.spec
@@ -124,8 +132,9 @@ def cell_values(rule: Rule) -> dict[str, str]:
     iface = "" if not (iface_in or iface_out) else f"{iface_in or '*'}→{iface_out or '*'}"
     return {
         "num": str(rule.position),
-        "pkts": human_count(counters.packets) if counters else "",
-        "bytes": human_count(counters.bytes) if counters else "",
+        "pkts": _count(counters.packets, counters.packets_unit, counters.exact)
+        if counters else "",
+        "bytes": _count(counters.bytes, counters.bytes_unit, counters.exact) if counters else "",
         "target": target,
         "prot": _opt_text(rule, "-p") or "all",
         "iface": iface,
@@ -251,6 +260,9 @@ class RuleView(ScrollView, can_focus=True):
         self.chain_names = chain_names
         self.empty_text = empty_text
         self.highlighted = None
+        widths = dict((c.key, w) for c, w in self._columns)
+        if same_look and widths.get("target", -1) != self._target_width():
+            same_look = False  # the target column changes width: every row is redrawn
         if same_look:
             # Rows are cached by rule, so going back to a chain shown before redraws nothing.
             self.refresh()
@@ -332,10 +344,19 @@ class RuleView(ScrollView, can_focus=True):
             if self.show_rate:
                 cols += RATE_COLUMNS
         cols += REST_COLUMNS
+        cols = [replace(c, width=self._target_width()) if c.key == "target" else c
+                for c in cols]
         fixed = sum(c.width + 1 for c in cols if c.width)
         flex = max(FLEX_MIN, self.size.width - fixed - 1)
         self._columns = [(c, c.width or flex) for c in cols]
         return self._columns
+
+    def _target_width(self) -> int:
+        """Wide enough for the longest target of the chain (`neutron-openvswi-i6746373c-0`,
+        `goto KUBE-SEP-…` in full), between TARGET_MIN and TARGET_MAX."""
+        longest = max((len(r.target_name or "") + (5 if r.goto else 0) for r in self.rules),
+                      default=0)
+        return max(TARGET_MIN, min(TARGET_MAX, longest))
 
     @property
     def row_width(self) -> int:

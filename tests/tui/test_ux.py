@@ -1,0 +1,90 @@
+"""What an operator sees at a glance: whole chain names and counts in the tree, whole targets
+in the rule view, `-L` counters as printed with their true range, a tree that can be hidden."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from ruleset.model import Chain
+from tests.tui.rulesets import neutron
+from tui.app import IptscopeApp
+from tui.explorer import Explorer
+from tui.screens.main import MainScreen
+from tui.widgets.chain_tree import WIDTH_CAP, ChainTree, fitted_width
+from tui.widgets.rule_detail import RuleDetail
+from tui.widgets.rule_view import RuleView
+
+
+def _main(app: IptscopeApp) -> MainScreen:
+    screen = app.screen
+    assert isinstance(screen, MainScreen)
+    return screen
+
+
+def _lines(widget: ChainTree | RuleView) -> list[str]:
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+async def test_tree_shows_long_chain_names_with_their_counts_at_100_columns() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        tree = _main(app).query_one(ChainTree)
+        lines = _lines(tree)
+        for label in ("neutron-openvswi-i6746373c-0  5 ←1", "neutron-openvswi-sg-fallback  1 ←4",
+                      "neutron-openvswi-o6746373c-0  8 ←2", "FORWARD  2 ACCEPT"):
+            assert any(label in line for line in lines), label
+
+
+def test_fitted_width_is_capped_and_has_a_floor() -> None:
+    explorer = Explorer(neutron())
+    width = fitted_width(explorer.ruleset, explorer.graphs)
+    # "├ neutron-openvswi-sg-fallback  1 ←4" plus scrollbar and border
+    assert width == 2 + len("neutron-openvswi-sg-fallback  1 ←4") + 3
+    ruleset = neutron()
+    ruleset.tables["filter"].chains["x" * 200] = Chain("x" * 200, builtin=False)
+    explorer = Explorer(ruleset)
+    assert fitted_width(explorer.ruleset, explorer.graphs) == WIDTH_CAP
+
+
+async def test_z_hides_and_shows_the_tree() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = _main(app)
+        tree, view = main.query_one(ChainTree), main.query_one(RuleView)
+        narrow = view.size.width
+        await pilot.press("z")
+        await pilot.pause()
+        assert not tree.display and view.size.width == 100
+        assert view.size.width > narrow and app.focused is view
+        await pilot.press("z")
+        await pilot.pause()
+        assert tree.display and view.size.width == narrow
+
+
+async def test_rule_view_shows_long_targets_in_full() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 40)) as pilot:
+        main = _main(app)
+        main.navigate("filter", "neutron-openvswi-sg-chain")
+        await pilot.pause()
+        view = main.query_one(RuleView)
+        text = "\n".join(_lines(view))
+        assert "neutron-openvswi-i6746373c-0 " in text
+        assert "neutron-openvswi-o6746373c-0 " in text
+        # back to a chain of short targets: the column is the usual width again
+        main.navigate("filter", "INPUT")
+        await pilot.pause()
+        assert dict((c.key, w) for c, w in view._layout())["target"] == 22
+
+
+async def test_detail_shows_rounded_counters_as_printed_with_their_range() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        detail = _main(app).query_one(RuleDetail)
+        assert isinstance(detail.text, Text)
+        assert "Counters: 550K packets (549,500..550,499), 80M bytes (79,499,500..80,499,499)" \
+            in detail.plain
+        assert "rounded by -L" in detail.plain
+        assert "550000" not in detail.plain and "80000000" not in detail.plain
