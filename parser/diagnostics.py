@@ -3,6 +3,8 @@ error)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from parser.errors import ParseError
 from ruleset.model import Diagnostic, Severity
 
@@ -41,3 +43,22 @@ class RuleSyntaxError(ValueError):
         super().__init__(message)
         self.message = message
         self.col = col
+
+
+class LineMap:
+    """Where the lines the parsers saw came from, when the loader removed a prefix (an e-mail
+    quote `> `, a code block's indentation): columns are moved back into the original line and
+    a diagnostic shows the original text, so FILE:LINE:COL points into the file as it is."""
+
+    __slots__ = ("originals", "shifts")
+
+    def __init__(self, originals: list[str], shifts: dict[int, int]) -> None:
+        self.originals = originals  # the input's lines, 0-based
+        self.shifts = shifts  # 1-based line number -> characters removed from its start
+
+    def fix(self, diag: Diagnostic) -> Diagnostic:
+        shift = self.shifts.get(diag.line)
+        if not shift:
+            return diag
+        text = self.originals[diag.line - 1].rstrip() if diag.text else ""
+        return replace(diag, col=diag.col + shift, text=text)

@@ -28,7 +28,7 @@ from parser.detect import (
     normalize_format,
     prompt_args,
 )
-from parser.diagnostics import Reporter
+from parser.diagnostics import LineMap, Reporter
 from parser.errors import LoadError, ParseError
 from parser.save import parse_save
 from parser.specdump import parse_spec
@@ -156,6 +156,89 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
+_QUOTE = re.compile(r"[ \t]*>[ \t]?")
+
+
+def strip_prefixes(
+    lines: list[str], path: str
+) -> tuple[list[str], LineMap | None, list[Diagnostic]]:
+    """Undo what a paste put before every line: an e-mail quote (`> `, nested `> > `) when
+    most lines carry one, then an indentation common to every non-blank line (a Markdown code
+    block, a tab). Returns the lines, where they came from (None when nothing was removed)
+    and an info diagnostic per removed prefix."""
+    notes: list[Diagnostic] = []
+    shifts: dict[int, int] = {}
+    out = lines
+    first = next((ln for ln in lines if ln.strip()), "")
+    if first.lstrip().startswith(">"):  # cheap gate: dumps never start a line with `>`
+        quoted = sum(1 for ln in lines if ln.lstrip().startswith(">"))
+        filled = sum(1 for ln in lines if ln.strip())
+        if quoted * 2 > filled:
+            out = list(lines)
+            levels = 0
+            while True:
+                changed = 0
+                for i, ln in enumerate(out):
+                    m = _QUOTE.match(ln)
+                    if m is not None:
+                        out[i] = ln[m.end():]
+                        shifts[i + 1] = shifts.get(i + 1, 0) + m.end()
+                        changed += 1
+                if not changed or not any(ln.lstrip().startswith(">") for ln in out):
+                    levels += bool(changed)
+                    break
+                levels += 1
+            where = next(i for i in range(len(lines)) if shifts.get(i + 1))
+            notes.append(Diagnostic(
+                path, where + 1, 1, Severity.INFO,
+                f"removed the e-mail quote prefix ({'>' * levels}) from {len(shifts)} lines",
+                lines[where].rstrip()))
+    indent = _common_indent(out)
+    if indent:
+        if out is lines:
+            out = list(lines)
+        k = len(indent)
+        for i, ln in enumerate(out):
+            if ln.startswith(indent):
+                out[i] = ln[k:]
+                shifts[i + 1] = shifts.get(i + 1, 0) + k
+        what = "a tab" if indent == "\t" else (
+            f"{k} spaces" if indent == " " * k else f"{indent!r}")
+        where = next(i for i, ln in enumerate(out) if ln.strip())
+        notes.append(Diagnostic(
+            path, where + 1, 1, Severity.INFO,
+            f"removed the indentation common to every line ({what}; a code block?)",
+            lines[where].rstrip()))
+    if not shifts:
+        return lines, None, []
+    return out, LineMap(lines, shifts), notes
+
+
+def _common_indent(lines: list[str]) -> str:
+    """The whitespace every non-blank line starts with ("" when none)."""
+    common: str | None = None
+    for ln in lines:
+        c = ln[:1]
+        if c != " " and c != "\t":
+            if ln.strip():
+                return ""
+            continue
+        stripped = ln.lstrip(" \t")
+        if not stripped or stripped in ("\r",):
+            continue
+        lead = ln[:len(ln) - len(stripped)]
+        if common is None:
+            common = lead
+        elif not lead.startswith(common):
+            k = 0
+            while k < len(common) and k < len(lead) and common[k] == lead[k]:
+                k += 1
+            common = common[:k]
+            if not common:
+                return ""
+    return common or ""
+
+
 def _load(
     text: str,
     path: str,
@@ -171,9 +254,15 @@ def _load(
         raise LoadError(path, str(exc)) from None
     paused = gc.isenabled()
     gc.disable()  # building the model makes no garbage cycles; GC scans would cost ~25%
+    lines = split_lines(text)
+    lines, linemap, notes = strip_prefixes(lines, path)
     try:
-        rs = _load_lines(split_lines(text), path, strict, forced, detect_family(text))
-    except (ParseError, LoadError):
+        rs = _load_lines(lines, path, strict, forced, detect_family(text), linemap)
+    except ParseError as exc:
+        if linemap is None:
+            raise
+        raise ParseError(linemap.fix(exc.diagnostic)) from None
+    except LoadError:
         raise
     except Exception as exc:  # never a traceback
         diag = Diagnostic(path, 1, 1, Severity.ERROR, f"internal error while loading: {exc!r}")
@@ -183,6 +272,10 @@ def _load(
     finally:
         if paused:
             gc.enable()
+    if linemap is not None:
+        rs.diagnostics[:] = [linemap.fix(d) for d in rs.diagnostics]
+    if notes:
+        rs.diagnostics[:0] = notes
     if pre is not None:
         rs.diagnostics.insert(0, pre)
     if resolve or strict:
@@ -191,7 +284,8 @@ def _load(
 
 
 def _load_lines(
-    lines: list[str], path: str, strict: bool, forced: str | None, family: Family
+    lines: list[str], path: str, strict: bool, forced: str | None, family: Family,
+    linemap: LineMap | None = None,
 ) -> Ruleset:
     parts: list[tuple[str, int, int, Ruleset]] = []
     skipped: list[Diagnostic] = []
@@ -216,10 +310,10 @@ def _load_lines(
             continue
         if kind == SAVE:
             part, used = parse_save(lines[i:], path, strict=strict, family=family,
-                                    first_line=i + 1)
+                                    first_line=i + 1, linemap=linemap)
         elif kind == SPEC:
             part, used = parse_spec(lines[i:], path, strict=strict, family=family,
-                                    first_line=i + 1)
+                                    first_line=i + 1, linemap=linemap)
         else:
             part, used = _parse_listing(lines, i, path, strict, family, forced is not None,
                                         report)
@@ -252,10 +346,15 @@ def _parse_listing(
     view = [""] * start + lines[start:end]
     for j in range(start, end):
         line = lines[j]
-        if "@" in line and "tables" in line:  # `root@host:~# iptables -t nat -L`: as a hint
+        if "@" in line or line.lstrip()[:1] in ("$", "%"):
             prompt = prompt_args(line.strip())
-            if prompt is not None and prompt[0]:
+            if prompt is None:
+                continue
+            if prompt[0] and "tables" in line:  # `root@host:~# iptables -t nat -L`: a hint
                 view[j] = f"# {prompt[0]} {prompt[1]}".rstrip()
+            else:  # `user@host:~$ cat fw.txt`, a bare `$` after the output
+                view[j] = ""
+                report.info(j + 1, 1, "skipped a shell prompt line", line.rstrip())
     try:
         from parser.listing import parse_listing
     except ImportError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from parser.diagnostics import RuleSyntaxError
+from parser.diagnostics import LineMap, RuleSyntaxError
 from parser.errors import ParseError
 from parser.tokens import TokenError, split_quoted
 from ruleset.model import (
@@ -43,8 +43,11 @@ def target_of_words(args: str) -> tuple[str | None, bool]:
     return target, goto
 
 
-def make_resolver(ruleset: Ruleset, path: str, strict: bool) -> SpecResolver:
-    """A resolver parsing `rule.text[rule.raw:]` in the ruleset's family."""
+def make_resolver(
+    ruleset: Ruleset, path: str, strict: bool, linemap: LineMap | None = None
+) -> SpecResolver:
+    """A resolver parsing `rule.text[rule.raw:]` in the ruleset's family (`linemap`: where
+    the loader removed a prefix from the lines, so diagnostics point into the original)."""
 
     parse: Callable[[str, int, Family], RuleSpec] | None = None
 
@@ -66,6 +69,8 @@ def make_resolver(ruleset: Ruleset, path: str, strict: bool) -> SpecResolver:
         except Exception as exc:  # never a traceback: an unexpected failure is a diagnostic
             message, col = f"internal error while parsing this rule: {exc!r}", start + 1
         diag = Diagnostic(path, rule.line, max(col, 1), Severity.ERROR, message, rule.text)
+        if linemap is not None:
+            diag = linemap.fix(diag)
         if strict:
             raise ParseError(diag)
         owner.diagnostics.append(diag)

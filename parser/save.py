@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from parser.detect import LISTING, SPEC, line_kind, prompt_args, prompt_kind
-from parser.diagnostics import Reporter
+from parser.diagnostics import LineMap, Reporter
 from parser.errors import ParseError
 from parser.resolve import make_resolver, target_of_words
 from parser.tokens import is_count
@@ -65,11 +65,13 @@ class _Stop(Exception):
 class _SaveLoader:
     """Reads iptables-save lines one at a time into a Ruleset (see `parse_save`)."""
 
-    def __init__(self, rs: Ruleset, path: str, strict: bool) -> None:
+    def __init__(
+        self, rs: Ruleset, path: str, strict: bool, linemap: LineMap | None = None
+    ) -> None:
         self.rs = rs
         self.strict = strict
         self.report = Reporter(path, rs.diagnostics, strict)
-        self.resolver = make_resolver(rs, path, strict)
+        self.resolver = make_resolver(rs, path, strict, linemap)
         self.table: Table | None = None
         self.table_line = 0
         self.chains: dict[str, Chain] = {}
@@ -302,8 +304,8 @@ class _SaveLoader:
     def other_line(self, line: str, lineno: int, indent: int) -> None:
         prompt = prompt_args(line)
         if prompt is not None:
-            if self.table is None and prompt_kind(*prompt) in (LISTING, SPEC):
-                raise _Stop
+            if self.table is None and self.rs.tables and prompt_kind(*prompt) in (LISTING, SPEC):
+                raise _Stop  # the next dump's command (before any table: a mislabelled paste)
             if prompt[0].startswith("ip6"):
                 self.rs.family = Family.IPV6
             self.report.add(Severity.INFO, lineno, indent + 1, "skipped a shell command line",
@@ -341,6 +343,7 @@ def parse_save(
     strict: bool = False,
     family: Family = Family.IPV4,
     first_line: int = 1,
+    linemap: LineMap | None = None,
 ) -> tuple[Ruleset, int]:
     """Load iptables-save lines (no line endings) into a Ruleset (browsable; specs lazy).
 
@@ -348,7 +351,7 @@ def parse_save(
     starts after a table was committed (e.g. an `iptables -L` listing pasted after the dump).
     """
     rs = Ruleset(family=family, path=path, format="iptables-save")
-    loader = _SaveLoader(rs, path, strict)
+    loader = _SaveLoader(rs, path, strict, linemap)
     rule_line = loader.rule_line
     consumed = len(lines)
     last_text = ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from parser.detect import LISTING, SAVE, TABLE_HINT, line_kind, prompt_args, prompt_kind
-from parser.diagnostics import Reporter
+from parser.diagnostics import LineMap, Reporter
 from parser.errors import ParseError
 from parser.resolve import make_resolver, target_of_words
 from parser.save import KNOWN_TABLES, VALID_POLICIES
@@ -88,10 +88,13 @@ class _Stop(Exception):
 
 
 class _SpecLoader:
-    def __init__(self, rs: Ruleset, path: str, strict: bool, table_hint: str | None) -> None:
+    def __init__(
+        self, rs: Ruleset, path: str, strict: bool, table_hint: str | None,
+        linemap: LineMap | None = None,
+    ) -> None:
         self.rs = rs
         self.report = Reporter(path, rs.diagnostics, strict)
-        self.resolver = make_resolver(rs, path, strict)
+        self.resolver = make_resolver(rs, path, strict, linemap)
         self.blocks: list[_Block] = [_Block(hint=table_hint)]
         self.saw_counters = False
 
@@ -180,9 +183,10 @@ class _SpecLoader:
             self.blocks[-1].hint, self.blocks[-1].hint_line = hint.group("table"), lineno
             return
         prompt = prompt_args(stripped)
-        if prompt is not None and prompt_kind(*prompt) in (LISTING, SAVE):
-            raise _Stop
-        if prompt is not None and not prompt[0]:
+        if prompt is not None and prompt_kind(*prompt) in (LISTING, SAVE) and not all(
+                b.empty for b in self.blocks):
+            raise _Stop  # the next dump's command (before any line: a mislabelled paste)
+        if prompt is not None and (not prompt[0] or prompt_kind(*prompt) in (LISTING, SAVE)):
             self.report.add(Severity.INFO, lineno, indent + 1, "skipped a shell prompt line",
                             line)
             return
@@ -219,11 +223,12 @@ def parse_spec(
     family: Family = Family.IPV4,
     first_line: int = 1,
     table_hint: str | None = None,
+    linemap: LineMap | None = None,
 ) -> tuple[Ruleset, int]:
     """Load `iptables -S [-v]` lines; returns the Ruleset and how many lines were consumed
     (fewer than given when another format starts, e.g. a `-L` listing after the dump)."""
     rs = Ruleset(family=family, path=path, format="iptables -S")
-    loader = _SpecLoader(rs, path, strict, table_hint)
+    loader = _SpecLoader(rs, path, strict, table_hint, linemap)
     consumed = len(lines)
     rows = enumerate(lines)
     lineno = first_line - 1
