@@ -203,6 +203,7 @@ class Session:
     notes: str = ""
     ipsets: str | None = None  # an `ipset save` file for -m set matches
     local_addrs: list[str] = field(default_factory=list)  # ADDR[/LEN][@IFACE] of the host
+    done: bool = False  # the stepping had reached the verdict (resumed at the verdict, too)
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"iptscope_session": FORMAT_VERSION}
@@ -233,6 +234,7 @@ class Session:
                 notes=str(data.get("notes", "")),
                 ipsets=str(data["ipsets"]) if data.get("ipsets") else None,
                 local_addrs=[str(a) for a in data.get("local_addrs", [])],
+                done=bool(data.get("done", False)),
             )
         except (TypeError, ValueError) as exc:
             raise SessionError(f"bad session field: {exc}") from exc

@@ -3,16 +3,23 @@ in the rule view, `-L` counters as printed with their true range, a tree that ca
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
+from textual.widgets import Static
 
 from ruleset.model import Chain
-from tests.tui.rulesets import neutron
+from tests.tui.rulesets import NEUTRON_LISTING, neutron
 from tui.app import IptscopeApp
 from tui.explorer import Explorer
 from tui.screens.main import MainScreen
+from tui.screens.step import StepScreen
+from tui.session import PacketRequest, load_session
 from tui.widgets.chain_tree import WIDTH_CAP, ChainTree, fitted_width
 from tui.widgets.rule_detail import RuleDetail
 from tui.widgets.rule_view import RuleView
+
+WHATIF = "-I FORWARD 1 -s 14.52.45.2 -d 14.52.45.10 -p udp -j ACCEPT"
 
 
 def _main(app: IptscopeApp) -> MainScreen:
@@ -88,3 +95,56 @@ async def test_detail_shows_rounded_counters_as_printed_with_their_range() -> No
             in detail.plain
         assert "rounded by -L" in detail.plain
         assert "550000" not in detail.plain and "80000000" not in detail.plain
+
+
+async def test_session_saved_at_the_verdict_resumes_at_the_verdict(tmp_path: Path) -> None:
+    session_file = tmp_path / "s.json"
+    packet = PacketRequest(path="forward", proto="udp", src="14.52.45.2", sport="40000",
+                           dst="14.52.45.10", dport="50000", physdev_out="tap6746373c-01",
+                           bridged=True)
+    app = IptscopeApp(paths=[str(NEUTRON_LISTING)], session_path=str(session_file))
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, MainScreen):
+                break
+        app.open_stepper(packet, assume="nomatch", edits=[WHATIF])
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        assert step.verdict == "ACCEPT"
+        await pilot.press("S")
+        await pilot.pause()
+    session = load_session(session_file)
+    assert session.done and session.step == 1
+    app2 = IptscopeApp(paths=session.paths, session=session)
+    async with app2.run_test(size=(160, 48)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app2.screen, StepScreen) and app2.screen.stepper is not None:
+                break
+        resumed = app2.screen
+        assert isinstance(resumed, StepScreen)
+        assert resumed.verdict == "ACCEPT"
+        bar = str(resumed.query_one("#step-verdict", Static).render())
+        assert bar.startswith(" ACCEPT") or "ACCEPT" in bar.split("decided")[0]
+        assert "not yet" not in bar
+        assert resumed.stepper is not None and resumed.stepper.cursor == 0
+
+
+async def test_stepping_side_pane_leaves_the_rules_room_at_100_columns() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        packet = PacketRequest(path="forward", proto="udp", src="14.52.45.2",
+                               dst="14.52.45.10")
+        app.open_stepper(packet, assume="nomatch")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        rules = step.query_one("#step-rules", RuleView)
+        assert step.query_one("#step-side").size.width <= 36
+        assert rules.size.width >= 60
+        assert any("neutron-openvswi-FORWARD " in rules.render_line(y).text
+                   for y in range(rules.size.height))

@@ -97,8 +97,10 @@ class StepScreen(Screen[None]):
         notes: str = "",
         ipsets: str | None = None,
         local_addrs: list[str] | None = None,
+        finish: bool = False,
     ) -> None:
         super().__init__()
+        self.finish = finish  # a resumed session that had reached the verdict
         self.explorer = explorer
         self.ipsets = ipsets
         self.local_addrs = list(local_addrs or [])
@@ -131,7 +133,8 @@ class StepScreen(Screen[None]):
         return cls(explorer, session.packet, assume=session.assume,
                    assumptions=session.assumptions, edits=session.edits,
                    breakpoints=session.breakpoints, step_to=session.step, notes=session.notes,
-                   ipsets=session.ipsets, local_addrs=session.local_addrs)
+                   ipsets=session.ipsets, local_addrs=session.local_addrs,
+                   finish=session.done)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -162,7 +165,7 @@ class StepScreen(Screen[None]):
         if not self._rebuild():
             return
         if self.step_to:
-            self._replay(self.step_to)
+            self._replay(self.step_to, finish=self.finish)
         self.refresh_view()
 
     # -- the engine ---------------------------------------------------------------------
@@ -196,13 +199,16 @@ class StepScreen(Screen[None]):
         assert stepper is not None
         return stepper.run()
 
-    def _replay(self, count: int) -> None:
-        """Step forward to where we were (after a what-if edit or a resumed session)."""
+    def _replay(self, count: int, *, finish: bool = False) -> None:
+        """Step forward to where we were (after a what-if edit or a resumed session); `finish`:
+        we were at the verdict, so the walk is taken to it (the last step decided it)."""
         assert self.stepper is not None
         try:
             while self.stepper.cursor + 1 < count:
                 if self._step_once() is None:
                     break
+            if finish and not self.stepper.done and self.stepper.cursor + 1 >= count:
+                self._step_once()
         except NeedChoice:
             self._need_choice()
         except Exception as exc:  # the engine could not go on: say so, never crash
@@ -455,6 +461,7 @@ class StepScreen(Screen[None]):
             notes=self.notes,
             ipsets=os.path.abspath(self.ipsets) if self.ipsets else None,
             local_addrs=list(self.local_addrs),
+            done=self.stepper.done,
         )
 
     def action_save_session(self) -> None:
