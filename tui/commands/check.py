@@ -44,9 +44,11 @@ class Loaded:
             d.severity is Severity.ERROR for d in self.diagnostics)
 
 
-def load_file(path: str, *, strict: bool = False) -> Loaded:
+def load_file(path: str, *, strict: bool = False, resolve: bool = True) -> Loaded:
     """Load `path` (`-` is stdin) and never raise: a LoadError, a strict-mode ParseError or an
-    unexpected failure becomes an error in the result."""
+    unexpected failure becomes an error in the result. `resolve=False` leaves the rules' specs
+    to be parsed on first use (their errors then join `ruleset.diagnostics` as they are read;
+    `Loaded.diagnostics` holds only what loading found)."""
     from parser.errors import LoadError, ParseError
     from parser.load import load_path
 
@@ -60,6 +62,8 @@ def load_file(path: str, *, strict: bool = False) -> Loaded:
         raise
     except Exception as exc:  # a bug in a parser must not become a traceback
         return Loaded(path, error=f"internal error while loading: {type(exc).__name__}: {exc}")
+    if not resolve and not strict:
+        return Loaded(path, ruleset, diagnostics=list(ruleset.diagnostics))
     try:
         ruleset.resolve_all()
     except (KeyboardInterrupt, BrokenPipeError):
