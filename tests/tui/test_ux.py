@@ -9,9 +9,10 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ruleset.model import Chain
-from tests.tui.rulesets import NEUTRON_LISTING, neutron
+from tests.tui.rulesets import NEUTRON_LISTING, ROOT, neutron
 from tui.app import IptscopeApp
 from tui.explorer import Explorer
+from tui.screens.live import LiveConfig, LiveMainScreen
 from tui.screens.main import MainScreen
 from tui.screens.step import StepScreen
 from tui.session import PacketRequest, load_session
@@ -148,3 +149,34 @@ async def test_stepping_side_pane_leaves_the_rules_room_at_100_columns() -> None
         assert rules.size.width >= 60
         assert any("neutron-openvswi-FORWARD " in rules.render_line(y).text
                    for y in range(rules.size.height))
+
+
+async def test_live_tree_labels_follow_rule_counts() -> None:
+    """A poll that inserts a rule (same chains) updates the tree's counts, not only the rules."""
+    lab = ROOT / "samples" / "neutron" / "lab" / "lab-nft-loaded.save-c.txt"
+    first = lab.read_text()
+    second = first.replace("-A INPUT ", "-A INPUT -p udp --dport 9999 -j ACCEPT\n-A INPUT ", 1)
+    assert second != first
+    outputs = [(0, first, ""), (0, second, "")]
+
+    def runner(argv: list[str], timeout: float) -> tuple[int, str, str]:
+        return outputs.pop(0) if len(outputs) > 1 else outputs[0]
+
+    app = IptscopeApp(live=LiveConfig(interval=0.05, runner=runner))
+    async with app.run_test(size=(160, 48)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, LiveMainScreen) and app.screen.polls >= 2:
+                break
+        screen = app.screen
+        assert isinstance(screen, LiveMainScreen)
+        await pilot.pause()
+        text = "\n".join(_lines(screen.query_one(ChainTree)))
+        rules = len(screen.explorer.ruleset.tables["filter"].chains["INPUT"].rules)
+        assert rules == first.count("-A INPUT ") + 1  # the second poll is shown
+        assert f"INPUT  {rules} ACCEPT" in text
+        total = screen.explorer.ruleset.tables["filter"].rule_count
+        assert f"{total} rules" in text
+        await pilot.press("p")
+        await pilot.pause()
+        assert "PAUSED (p resumes)" in str(screen.query_one("#status", Static).render())

@@ -146,6 +146,7 @@ class LiveMainScreen(MainScreen):
         self.last_result = result
         ex = self.explorer
         old_names = {(t, c) for t, tb in ex.ruleset.tables.items() for c in tb.chains}
+        old_shape = _shape(ex.ruleset)
         ex.ruleset = result.snapshot.ruleset
         ex.rebuild_graphs()
         new_names = {(t, c) for t, tb in ex.ruleset.tables.items() for c in tb.chains}
@@ -171,6 +172,8 @@ class LiveMainScreen(MainScreen):
 
             tree = self.query_one(ChainTree)
             tree.ruleset, tree.graphs = ex.ruleset, ex.graphs
+            if _shape(ex.ruleset) != old_shape:
+                tree.refresh_labels()  # rule counts or policies changed: the tree says so
             if current is not None:
                 self._show(current)
         self.update_status()
@@ -180,7 +183,7 @@ class LiveMainScreen(MainScreen):
         if not hasattr(self, "poller"):
             return
         text = Text()
-        text.append(" LIVE " if not self.paused else " PAUSED ",
+        text.append(" LIVE " if not self.paused else " PAUSED (p resumes) ",
                     style="bold white on dark_green" if not self.paused else "bold reverse")
         text.append(f" {self.poller.source} every {self.poller.interval:g}s")
         if self.last_poll is not None:
@@ -215,3 +218,9 @@ class LiveMainScreen(MainScreen):
         index = max(0, min(len(steps) - 1, index + direction))
         self.poller.interval = steps[index]
         self.update_status()
+
+
+def _shape(ruleset: Any) -> list[tuple[str, str, int, str | None]]:
+    """What the chain tree's labels show of a ruleset: each chain's rule count and policy."""
+    return [(t, c.name, len(c.rules), c.policy) for t, table in ruleset.tables.items()
+            for c in table.chains.values()]

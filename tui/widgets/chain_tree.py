@@ -34,6 +34,12 @@ class ChainRef:
     group: str | None = None
 
 
+def table_label(table: Table) -> Text:
+    label = Text(table.name, style="bold underline")
+    label.append(f"  {len(table.chains)} chains, {table.rule_count} rules", style="dim")
+    return label
+
+
 def chain_label(chain: Chain, graph: JumpGraph, unreachable: set[str]) -> Text:
     label = Text(chain.name, style="bold" if chain.builtin else "")
     label.append(f"  {len(chain.rules)}", style="cyan")
@@ -144,9 +150,7 @@ class ChainTree(Tree[ChainRef]):
         self._populated.clear()
         tables = ruleset.ordered_tables()
         for table in tables:
-            label = Text(table.name, style="bold underline")
-            label.append(f"  {len(table.chains)} chains, {table.rule_count} rules", style="dim")
-            node = self.root.add(label, ChainRef(table.name), expand=False)
+            node = self.root.add(table_label(table), ChainRef(table.name), expand=False)
             self._node_index[(table.name, None, None)] = node
             node.add_leaf(Text("loading…", style="dim italic"))
         self.styles.width = fitted_width(ruleset, graphs)
@@ -253,12 +257,16 @@ class ChainTree(Tree[ChainRef]):
             self.move_cursor(node, animate=False)
 
     def refresh_labels(self) -> None:
-        """Re-draw the chain labels (after a what-if edit changed rule counts)."""
+        """Re-draw the table and chain labels (rule counts, policies and references changed:
+        a live poll, a what-if edit)."""
         if self.ruleset is None:
             return
         self._unreachable.clear()
-        for (table_name, chain_name, _), node in self._node_index.items():
+        for (table_name, chain_name, group), node in self._node_index.items():
             table = self.ruleset.tables.get(table_name)
+            if table is not None and chain_name is None and group is None:
+                node.set_label(table_label(table))
+                continue
             chain = table.chains.get(chain_name) if table and chain_name else None
             if table is not None and chain is not None:
                 node.set_label(chain_label(chain, self.graphs[table_name],
