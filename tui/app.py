@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 class LoadFailedScreen(Screen[None]):
     """Nothing could be loaded: say why, and let the user quit."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q,escape", "app.quit", "Quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q,escape", "fail", "Quit")]
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__()
@@ -44,6 +44,10 @@ class LoadFailedScreen(Screen[None]):
         with VerticalScroll():
             yield Static(text, id="load-errors")
         yield Footer()
+
+    def action_fail(self) -> None:
+        """Quit with exit status 1: nothing was shown (scripts can tell)."""
+        self.app.exit(return_code=1)
 
 
 class IptscopeApp(App[None]):
@@ -189,5 +193,5 @@ def make_explorer(rulesets: list[Any], paths: list[str], errors: list[str],
 
 def run_app(app: IptscopeApp) -> int:
     app.run()
-    return 0
+    return app.return_code or 0
 

@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from ruleset.model import Chain
 from tests.tui.rulesets import NEUTRON_LISTING, ROOT, neutron
-from tui.app import IptscopeApp
+from tui.app import IptscopeApp, LoadFailedScreen
 from tui.explorer import Explorer
 from tui.screens.live import LiveConfig, LiveMainScreen
 from tui.screens.main import MainScreen
@@ -180,3 +180,21 @@ async def test_live_tree_labels_follow_rule_counts() -> None:
         await pilot.press("p")
         await pilot.pause()
         assert "PAUSED (p resumes)" in str(screen.query_one("#status", Static).render())
+
+
+async def test_nothing_loaded_names_the_file_once_and_quits_with_status_1(
+        tmp_path: Path) -> None:
+    empty = tmp_path / "empty.save"
+    empty.write_text("")
+    app = IptscopeApp(paths=[str(empty)])
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, LoadFailedScreen):
+                break
+        assert isinstance(app.screen, LoadFailedScreen)
+        text = str(app.screen.query_one("#load-errors", Static).render())
+        assert "empty input" in text and text.count(str(empty)) == 1
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 1

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("give at least one FILE (or --session FILE)")
         app = IptscopeApp(paths=list(args.files), stdin_text=read_stdin_then_tty(args.files))
     app.run()
-    return 0
+    return app.return_code or 0  # 1 when nothing could be loaded
 
 
 def read_stdin_then_tty(files: list[str]) -> str | None:

@@ -81,7 +81,8 @@ class LoadingScreen(Screen[None]):
                 rulesets.append(ruleset)
                 snapshots.append(snapshot_of(ruleset, path=path))
             except (LoadError, ParseError, OSError) as exc:
-                errors.append(f"{path}: {exc}")
+                said = str(exc)  # LoadError names the file itself
+                errors.append(said if said.startswith(f"{path}:") else f"{path}: {said}")
             except Exception as exc:  # never crash on input: show it
                 errors.append(f"{path}: internal error while loading: {exc!r}")
             self.post_message(LoadProgressed(
