@@ -38,6 +38,7 @@ from parser.listing_names import (
     service_port,
     tcp_flag_names,
 )
+from parser.tokens import is_count
 from ruleset.model import Family, Match, Option
 from ruleset.spec import PROTOCOL_NAMES
 
@@ -564,7 +565,7 @@ def _build_policy(res: Groups, neg: bool, ctx: _Ctx) -> list[Match]:
     for m in _opts(res, _POLICY_OPTS):
         if m.group("key"):
             value = m.group("val")
-            if m.group("key") == "proto" and value.isdigit():  # -L prints `proto 50`
+            if m.group("key") == "proto" and is_count(value):  # -L prints `proto 50`
                 value = PROTOCOL_NAMES.get(int(value), value)
             options.append(Option("--" + m.group("key"), (value,)))
         elif m.group("flag") == "strict":
@@ -772,7 +773,7 @@ def _build_log(res: Groups, neg: bool, ctx: _Ctx) -> tuple[Option, ...]:
             flags = int(m.group("flags"))
         elif m.group("level"):
             text = m.group("level")
-            level = int(text) if text.isdigit() else LOG_LEVELS.get(text, 4)
+            level = int(text) if is_count(text) else LOG_LEVELS.get(text, 4)
         elif m.group("flag"):
             if m.group("flag") in LOG_FLAG_WORDS:
                 flag_words.append(LOG_FLAG_WORDS[m.group("flag")])

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from parser.errors import ParseError, error, warning
 from parser.extra import parse_extra
 from parser.listing_names import HOSTS_V4, HOSTS_V6
+from parser.tokens import is_count
 from ruleset.model import (
     ALL_BUILTIN_NAMES,
     Chain,
@@ -52,7 +53,7 @@ _CHAIN = re.compile(r"^Chain\s+(\S+)\s*\((.*)\)\s*$")
 _CHAIN_START = re.compile(r"^Chain\s+(\S+)")
 _POLICY = re.compile(r"^policy\s+(\S+)(?:\s+(\S+)\s+packets?,\s*(\S+)\s+bytes?)?\s*$")
 _REFS = re.compile(r"^(\d+)\s+references?\s*$")
-_COUNTER = re.compile(r"^(\d+)([KMGTP]?)$")
+_COUNTER = re.compile(r"^(\d+)([KMGTP]?)$", re.ASCII)
 _UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
 _HINT_TABLE = re.compile(r"^\s*(?:#\s*)?(?:Table:\s*|\*)(raw|mangle|nat|filter|security)\s*$")
 _HINT_COMMAND = re.compile(r"(?:^|[#$>]\s*)(?:sudo\s+)?(ip6?tables)(?:-legacy|-nft)?\s+(.*)$")
@@ -245,7 +246,7 @@ def _plan_tables(lines: list[str]) -> dict[int, str]:
 
 def _counter(word: str) -> tuple[int, int] | None:
     """`125K` -> (125000, 1000); `1574` -> (1574, 1); None when not a counter."""
-    if word.isdigit():
+    if is_count(word):
         return int(word), 1
     m = _COUNTER.match(word)
     if m is None:
@@ -256,7 +257,7 @@ def _counter(word: str) -> tuple[int, int] | None:
 
 def _is_protocol(word: str) -> bool:
     word = word[1:] if word.startswith("!") else word
-    return word.isdigit() or word.lower() in _PROTOCOL_WORDS
+    return is_count(word) or word.lower() in _PROTOCOL_WORDS
 
 
 def _split(line: str, n: int) -> list[str]:
@@ -288,7 +289,7 @@ def _parse_row(line: str, layout: _Layout) -> _Row:
     i = 0
     num: int | None = None
     if layout.num:
-        if not parts or not parts[0].isdigit():
+        if not parts or not is_count(parts[0]):
             raise _RowError(1, "expected a rule number in the `num` column")
         num = int(parts[0])
         i = 1
@@ -378,7 +379,7 @@ def _protocol(value: str) -> Option | None:
     negated = value.startswith("!")
     if negated:
         value = value[1:]
-    if value.isdigit():
+    if is_count(value):
         value = PROTOCOL_NAMES.get(int(value), value)
     value = value.lower()
     if value in ("all", "0") and not negated:
@@ -526,7 +527,7 @@ class _Loader:
 
     def guess_layout(self, text: str) -> _Layout:
         words = text.split(None, 4)
-        if len(words) >= 3 and words[0].isdigit() and _counter(words[1]) and _counter(words[2]):
+        if len(words) >= 3 and is_count(words[0]) and _counter(words[1]) and _counter(words[2]):
             return _Layout(num=True, counters=True, ifaces=True)
         if len(words) >= 2 and _counter(words[0]) and _counter(words[1]):
             return _Layout(counters=True, ifaces=True)
@@ -620,24 +621,36 @@ def parse_listing(lines: list[str], path: str, *, strict: bool) -> Ruleset:
         if not text:
             continue
         lineno = index + 1
-        table_name = plan.get(index)
-        if table_name is not None:
-            loader.ensure_table(table_name, lineno)
-        first = text[0]
-        if first == "C" and text.startswith("Chain "):
-            loader.chain_line(text, lineno)
-            continue
-        if first in "tnp" and text.startswith(("target", "num", "pkts")):
-            words = text.split()
-            if _is_header(words):
-                loader.header_line(text)
-                continue
-        if first in "#*T/$is":
-            hint = _hint_of(text)
-            if hint is not None:
-                loader.hint_line(hint, lineno)
-                continue
-            if first == "#":
-                continue
-        loader.row_line(line, text, lineno)
+        try:
+            _listing_line(loader, plan, index, line, text, lineno)
+        except ParseError:
+            raise
+        except Exception as exc:  # never a traceback, never the whole file: this line only
+            loader.report(error(path, lineno, 1,
+                                f"internal error while reading this line: {exc!r}", line))
     return loader.finish()
+
+
+def _listing_line(loader: _Loader, plan: dict[int, str], index: int, line: str, text: str,
+                  lineno: int) -> None:
+    """One non-blank line of a listing (a table's start, a Chain line, a header, a hint, a row)."""
+    table_name = plan.get(index)
+    if table_name is not None:
+        loader.ensure_table(table_name, lineno)
+    first = text[0]
+    if first == "C" and text.startswith("Chain "):
+        loader.chain_line(text, lineno)
+        return
+    if first in "tnp" and text.startswith(("target", "num", "pkts")):
+        words = text.split()
+        if _is_header(words):
+            loader.header_line(text)
+            return
+    if first in "#*T/$is":
+        hint = _hint_of(text)
+        if hint is not None:
+            loader.hint_line(hint, lineno)
+            return
+        if first == "#":
+            return
+    loader.row_line(line, text, lineno)

@@ -13,6 +13,7 @@ when it is resolved: call `resolve_all()` before reading `diagnostics` for a com
 
 from __future__ import annotations
 
+import codecs
 import gc
 import re
 import sys
@@ -81,26 +82,78 @@ def detect_family(text: str) -> Family:
     return Family.IPV4
 
 
-def _decode(data: bytes, path: str) -> tuple[str, Diagnostic | None]:
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: a byte that is not UTF-8 is read as Latin-1 (nothing is lost;
+    `caf\xe9` in a comment written by a Latin-1 editor reads `café`)."""
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start:exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("iptscope-latin1", _latin1_fallback)
+
+
+def _decode(data: bytes, path: str) -> tuple[str, list[Diagnostic]]:
+    """The text of a dump file, and what had to be done to read it (UTF-16 with a BOM, stray
+    NUL bytes, bytes that are not UTF-8)."""
     if not data.strip():
         raise LoadError(path, "empty input: nothing to load")
+    notes: list[Diagnostic] = []
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # PowerShell's `> file` writes UTF-16
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LoadError(path, "binary input: a UTF-16 byte order mark, but not UTF-16 "
+                            "text") from None
+        notes.append(Diagnostic(path, 1, 1, Severity.INFO,
+                                "read as UTF-16 (the file starts with its byte order mark)"))
+        return _check_nul(text, path, notes), notes
     if b"\x00" in data:
-        raise LoadError(path, "binary input (NUL bytes): not a text dump")
+        _check_nul(data.rstrip(b"\x00").decode("latin-1"), path, [])  # raises when binary
     try:
-        return data.decode("utf-8"), None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         first = exc.start
-    text = data.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\t\n\r\f\v")
-    if bad * 20 > len(text) or controls * 20 > min(len(text), 4096):
+    else:
+        return _check_nul(text, path, notes), notes
+    replaced = data.decode("utf-8", errors="replace")
+    bad = replaced.count("\ufffd")
+    controls = sum(1 for ch in replaced[:4096] if ord(ch) < 32 and ch not in "\t\n\r\f\v\x00")
+    if bad * 20 > len(replaced) or controls * 20 > min(len(replaced), 4096):
         raise LoadError(path, f"binary input: {bad} undecodable bytes (not UTF-8 text)")
+    del replaced
+    text = data.decode("utf-8", errors="iptscope-latin1")
     line = data.count(b"\n", 0, first) + 1
-    col = first - (data.rfind(b"\n", 0, first) + 1) + 1
-    text_line = text.split("\n")[line - 1] if line - 1 < text.count("\n") + 1 else ""
-    diag = Diagnostic(path, line, col, Severity.WARNING,
-                      f"{bad} byte(s) are not UTF-8; shown as U+FFFD", text_line.rstrip("\r"))
-    return text, diag
+    col = len(data[data.rfind(b"\n", 0, first) + 1:first].decode("utf-8", "replace")) + 1
+    lines = text.split("\n", line)
+    text_line = lines[line - 1] if line - 1 < len(lines) else ""
+    notes.append(Diagnostic(path, line, col, Severity.WARNING,
+                            f"{bad} byte(s) are not UTF-8 (the first here); read as Latin-1",
+                            text_line.rstrip("\r")))
+    return _check_nul(text, path, notes), notes
+
+
+def _check_nul(text: str, path: str, notes: list[Diagnostic]) -> str:
+    """Text without stray NUL bytes: a run at the end (a file padded by a crash) is dropped, a
+    few elsewhere are shown as U+FFFD (same column) with a warning on their line; many mean a
+    binary file (LoadError)."""
+    if "\x00" not in text:
+        return text
+    body = text.rstrip("\x00")
+    count = body.count("\x00")
+    if count * 20 > len(body) or not body.replace("\x00", "").strip():
+        raise LoadError(path, "binary input (NUL bytes): not a text dump")
+    if count:
+        for i, ln in enumerate(split_lines(body)):
+            if "\x00" in ln:
+                shown = ln.replace("\x00", "\ufffd")
+                notes.append(Diagnostic(path, i + 1, ln.index("\x00") + 1, Severity.WARNING,
+                                        f"{ln.count(chr(0))} NUL byte(s) in this line, shown "
+                                        "as U+FFFD", shown.rstrip("\r")))
+    if len(body) < len(text):
+        notes.append(Diagnostic(path, len(split_lines(body)) + 1, 1, Severity.INFO,
+                                f"dropped {len(text) - len(body)} NUL byte(s) at the end of the "
+                                "input"))
+    return body.replace("\x00", "\ufffd") if count else body
 
 
 def load_path(
@@ -125,9 +178,9 @@ def load_path(
         raise LoadError(path, "permission denied") from None
     except OSError as exc:
         raise LoadError(path, f"cannot read: {exc.strerror or exc}") from None
-    text, diag = _decode(data, path)
+    text, notes = _decode(data, path)
     del data  # the bytes are not needed any more (lower peak memory)
-    return _load(text, path, strict=strict, format=format, resolve=resolve, pre=diag)
+    return _load(text, path, strict=strict, format=format, resolve=resolve, pre=notes)
 
 
 def load_text(
@@ -141,9 +194,9 @@ def load_text(
     """Load a dump given as text (`path` is only used in diagnostics)."""
     if not text.strip():
         raise LoadError(path, "empty input: nothing to load")
-    if "\x00" in text:
-        raise LoadError(path, "binary input (NUL bytes): not a text dump")
-    return _load(text, path, strict=strict, format=format, resolve=resolve, pre=None)
+    notes: list[Diagnostic] = []
+    text = _check_nul(text, path, notes)
+    return _load(text, path, strict=strict, format=format, resolve=resolve, pre=notes)
 
 
 def split_lines(text: str) -> list[str]:
@@ -160,7 +213,7 @@ _QUOTE = re.compile(r"[ \t]*>[ \t]?")
 
 
 def strip_prefixes(
-    lines: list[str], path: str
+    lines: list[str], path: str, *, boms: bool = True
 ) -> tuple[list[str], LineMap | None, list[Diagnostic]]:
     """Undo what a paste put before every line: an e-mail quote (`> `, nested `> > `) when
     most lines carry one, then an indentation common to every non-blank line (a Markdown code
@@ -169,12 +222,18 @@ def strip_prefixes(
     notes: list[Diagnostic] = []
     shifts: dict[int, int] = {}
     out = lines
-    first = next((ln for ln in lines if ln.strip()), "")
+    if boms:
+        out = list(lines)  # byte order marks: at the start, and where files were concatenated
+        for i, ln in enumerate(lines):
+            if ln[:1] == "\ufeff":
+                out[i] = ln[1:]
+                shifts[i + 1] = 1
+    first = next((ln for ln in out if ln.strip()), "")
     if first.lstrip().startswith(">"):  # cheap gate: dumps never start a line with `>`
-        quoted = sum(1 for ln in lines if ln.lstrip().startswith(">"))
-        filled = sum(1 for ln in lines if ln.strip())
+        quoted = sum(1 for ln in out if ln.lstrip().startswith(">"))
+        filled = sum(1 for ln in out if ln.strip())
         if quoted * 2 > filled:
-            out = list(lines)
+            out = list(out)
             levels = 0
             while True:
                 changed = 0
@@ -188,10 +247,10 @@ def strip_prefixes(
                     levels += bool(changed)
                     break
                 levels += 1
-            where = next(i for i in range(len(lines)) if shifts.get(i + 1))
+            where = next(i for i, ln in enumerate(lines) if ln.lstrip("\ufeff ").startswith(">"))
             notes.append(Diagnostic(
                 path, where + 1, 1, Severity.INFO,
-                f"removed the e-mail quote prefix ({'>' * levels}) from {len(shifts)} lines",
+                f"removed the e-mail quote prefix ({'>' * levels}) from {quoted} lines",
                 lines[where].rstrip()))
     indent = _common_indent(out)
     if indent:
@@ -246,7 +305,7 @@ def _load(
     strict: bool,
     format: str | None,  # noqa: A002
     resolve: bool,
-    pre: Diagnostic | None,
+    pre: list[Diagnostic],
 ) -> Ruleset:
     try:
         forced = normalize_format(format) if format else None
@@ -255,7 +314,7 @@ def _load(
     paused = gc.isenabled()
     gc.disable()  # building the model makes no garbage cycles; GC scans would cost ~25%
     lines = split_lines(text)
-    lines, linemap, notes = strip_prefixes(lines, path)
+    lines, linemap, notes = strip_prefixes(lines, path, boms="\ufeff" in text)
     try:
         rs = _load_lines(lines, path, strict, forced, detect_family(text), linemap)
     except ParseError as exc:
@@ -276,8 +335,8 @@ def _load(
         rs.diagnostics[:] = [linemap.fix(d) for d in rs.diagnostics]
     if notes:
         rs.diagnostics[:0] = notes
-    if pre is not None:
-        rs.diagnostics.insert(0, pre)
+    if pre:
+        rs.diagnostics[:0] = pre
     if resolve or strict:
         rs.resolve_all()
     return rs
