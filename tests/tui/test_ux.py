@@ -198,3 +198,27 @@ async def test_nothing_loaded_names_the_file_once_and_quits_with_status_1(
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 1
+
+
+async def test_moving_in_the_tree_shows_the_chain_and_back_returns() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 40)) as pilot:
+        main = _main(app)
+        tree, view = main.query_one(ChainTree), main.query_one(RuleView)
+        assert main.location is not None and main.location.chain == "INPUT"
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is tree
+        await pilot.press("down")
+        await pilot.pause()
+        assert main.location.chain == "FORWARD" and len(view.rules) == 2
+        await pilot.press("down")
+        await pilot.pause()
+        assert main.location.chain == "OUTPUT"
+        assert app.focused is tree  # browsing keeps the focus in the tree
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is view and main.location.chain == "OUTPUT"
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert main.location.chain == "INPUT"  # one history entry for the whole browse

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -74,6 +74,7 @@ class MainScreen(Screen[None]):
         self.hit_ids: set[int] = set()
         self.filter_to_hits = False
         self.hide_unchanged = False
+        self._browsing = False  # the tree's cursor is showing chains as it moves
 
     # -- layout --
 
@@ -115,6 +116,8 @@ class MainScreen(Screen[None]):
             start = Location(*first) if (first := ex.first_chain()) is not None else None
         if start is not None:
             self._show(start)
+            # the tree's cursor on the chain shown (its lines exist after the next refresh)
+            self.call_after_refresh(self._reveal_current)
         self.update_status()
         self.query_one(RuleView).focus()
 
@@ -278,6 +281,23 @@ class MainScreen(Screen[None]):
         if not self.follow(event.rule):
             self.notify(f"{event.rule.target_name or 'This rule'} is not a chain to follow.",
                         timeout=2)
+
+    @on(Tree.NodeHighlighted, "#chains")
+    def _chain_highlighted(self, event: Tree.NodeHighlighted[ChainRef]) -> None:
+        """Moving in the tree shows the chain under the cursor (as lazygit and k9s do); one
+        history entry for the whole browse, so Back returns to where it started."""
+        data = event.node.data
+        if not self.query_one(ChainTree).has_focus or data is None or data.chain is None:
+            return  # the cursor moved by itself (reveal) or onto a table/group
+        if self.location is not None and (data.table, data.chain) == (
+                self.location.table, self.location.chain):
+            return
+        self.navigate(data.table, data.chain, push=not self._browsing, reveal=False)
+        self._browsing = True
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not isinstance(event.widget, ChainTree):
+            self._browsing = False
 
     @on(Tree.NodeSelected, "#chains")
     def _chain_selected(self, event: Tree.NodeSelected[ChainRef]) -> None:
