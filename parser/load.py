@@ -38,6 +38,9 @@ from ruleset.model import Diagnostic, Family, Ruleset, Severity
 KIND_NAMES = {SAVE: "iptables-save", SPEC: "iptables -S", LISTING: "iptables -L"}
 
 _V6_ADDRESS = re.compile(r"(?<![\w:])[0-9a-fA-F]{0,4}::?[0-9a-fA-F:]*(?:/\d{1,3})?(?![\w:])")
+# Tried only where a run of hex digits and colons starts (linear: a 100k-character hex string
+# would otherwise be rescanned from each of its characters).
+_V6_TOKEN = re.compile(r"(?<![0-9a-fA-F:])[0-9a-fA-F:]*::[0-9a-fA-F:]*(?:/\d{1,3})?")
 _V6_WORDS = ("ip6tables", "icmp6", "ipv6-icmp", "icmpv6")
 _V6_CONTEXT = re.compile(
     r"ip6tables|-p\s+(?:ipv6-icmp|icmpv6)\b|-m\s+icmp6\b|--icmpv6-type|--reject-with\s+icmp6"
@@ -70,7 +73,7 @@ def detect_family(text: str) -> Family:
     if any(word in text for word in _V6_WORDS) and _V6_CONTEXT.search(text):
         return Family.IPV6
     if "::" in text:
-        for m in re.finditer(r"[0-9a-fA-F:]*::[0-9a-fA-F:]*(?:/\d{1,3})?", text):
+        for m in _V6_TOKEN.finditer(text):
             token = m.group(0)
             if "/" in token or token.count(":") >= 3 or token in ("::", "::1"):
                 start = m.start()
@@ -209,7 +212,7 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-_QUOTE = re.compile(r"[ \t]*>[ \t]?")
+_QUOTE = re.compile(r"(?:[ \t]*>[ \t]?)+")  # every quote level at once (`> > `, `>>`)
 
 
 def strip_prefixes(
@@ -235,19 +238,13 @@ def strip_prefixes(
         if quoted * 2 > filled:
             out = list(out)
             levels = 0
-            while True:
-                changed = 0
-                for i, ln in enumerate(out):
-                    m = _QUOTE.match(ln)
-                    if m is not None:
-                        out[i] = ln[m.end():]
-                        shifts[i + 1] = shifts.get(i + 1, 0) + m.end()
-                        changed += 1
-                if not changed or not any(ln.lstrip().startswith(">") for ln in out):
-                    levels += bool(changed)
-                    break
-                levels += 1
-            where = next(i for i, ln in enumerate(lines) if ln.lstrip("\ufeff ").startswith(">"))
+            for i, ln in enumerate(out):
+                m = _QUOTE.match(ln)
+                if m is not None:
+                    out[i] = ln[m.end():]
+                    shifts[i + 1] = shifts.get(i + 1, 0) + m.end()
+                    levels = max(levels, m.group(0).count(">"))
+            where = next(i for i, ln in enumerate(lines) if ln.lstrip("\ufeff \t").startswith(">"))
             notes.append(Diagnostic(
                 path, where + 1, 1, Severity.INFO,
                 f"removed the e-mail quote prefix ({'>' * levels}) from {quoted} lines",

@@ -419,3 +419,26 @@ def test_an_unexpected_failure_in_a_listing_row_costs_that_row_only(
     assert [(d.line, d.severity) for d in rs.errors] == [(3, Severity.ERROR)]
     assert "internal error" in rs.errors[0].message
     assert rs.rule_count == 1 and sorted(rs.tables["filter"].chains) == ["INPUT", "web"]
+
+
+def test_family_detection_is_linear_in_a_long_hex_run() -> None:
+    """A 100k-character hex string (`--hex-string`, a u32 match) used to be rescanned from each
+    of its characters while looking for IPv6 addresses (~13 s)."""
+    import time
+
+    from parser.load import detect_family
+    from ruleset.model import Family
+
+    start = time.perf_counter()
+    assert detect_family("-A INPUT -s ::1 -m comment --comment " + "ab" * 50_000) is Family.IPV6
+    assert detect_family("-m string --hex-string |" + "0a" * 50_000 + "|") is Family.IPV4
+    assert time.perf_counter() - start < 2.0
+
+
+def test_deep_quote_levels() -> None:
+    text = "".join(f"{'> ' * 3}{ln}\n" for ln in _SMALL_SAVE.splitlines())
+    rs = _resolved(load_text(text, "thread.txt"))
+    assert _errors(rs) == [] and rs.rule_count == 2
+    assert "(>>>)" in rs.diagnostics[0].message
+    rs = _resolved(load_text("> " * 50_000 + "*filter\n", "deep.txt"))  # no slow pass per level
+    assert rs.tables == {} or rs.rule_count == 0
