@@ -6,6 +6,13 @@
 raises `ParseError` at the first error. `LoadError` is for input that cannot be read at all
 (missing, unreadable, empty, binary).
 
+Pasted copies load as the original did: CRLF or CR line endings, trailing blanks, collapsed
+whitespace, an e-mail quote (`> `) or a code block's indentation on every line (removed, with
+an info diagnostic; columns still point into the input), shell prompt lines around the dump
+(`root@node:~# iptables-save -c`, a bare `$`), byte order marks, UTF-16 with a BOM, a few NUL
+bytes (warned about on their lines) and bytes that are not UTF-8 (read as Latin-1). Lines that
+a mail client or terminal wrapped are not joined: each continuation is reported.
+
 Rules are browsable at once; their specs are parsed on first access (`Rule.spec`) or all at once
 with `Ruleset.resolve_all()` (or `resolve=True` here). Errors in a rule's words are reported
 when it is resolved: call `resolve_all()` before reading `diagnostics` for a complete list.

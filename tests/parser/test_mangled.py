@@ -252,7 +252,7 @@ def test_a_wrapped_rule_line_is_reported() -> None:
 
 # --- garbage lines (Hypothesis) --------------------------------------------------------------
 
-_SAVE = (SAMPLES / "deltas" / "lab-before.save-c.txt")
+_SAVE = SAMPLES / "neutron" / "lab-seed-c.save"
 _GARBAGE = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
     min_size=1, max_size=40,
