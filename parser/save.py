@@ -304,15 +304,16 @@ class _SaveLoader:
     def other_line(self, line: str, lineno: int, indent: int) -> None:
         prompt = prompt_args(line)
         if prompt is not None:
-            if self.table is None and self.rs.tables and prompt_kind(*prompt) in (LISTING, SPEC):
+            if (self.table is not None or self.rs.tables) and prompt_kind(*prompt) in (
+                    LISTING, SPEC):
                 raise _Stop  # the next dump's command (before any table: a mislabelled paste)
             if prompt[0].startswith("ip6"):
                 self.rs.family = Family.IPV6
             self.report.add(Severity.INFO, lineno, indent + 1, "skipped a shell command line",
                             line)
             return
-        if self.table is None and line_kind(line) == LISTING:
-            raise _Stop
+        if line_kind(line) == LISTING and (self.table is None or line.lstrip()[:1] == "C"):
+            raise _Stop  # a listing after the dump (after a cut one too: the table is open)
         self.report.add(Severity.ERROR, lineno, indent + 1,
                         "unrecognised line (not *table, :CHAIN, -A, COMMIT or # comment)", line)
 
@@ -373,7 +374,11 @@ def parse_save(
             break
         except _Stop:
             consumed = index
-            lineno -= 1
+            k = index - 1  # the dump's last line: the one before, blank lines aside
+            while k > 0 and not lines[k].strip():
+                k -= 1
+            lineno = first_line + max(k, 0)
+            last_text = lines[k].rstrip() if k >= 0 else ""
             break
         except ParseError:
             raise

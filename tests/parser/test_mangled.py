@@ -442,3 +442,17 @@ def test_deep_quote_levels() -> None:
     assert "(>>>)" in rs.diagnostics[0].message
     rs = _resolved(load_text("> " * 50_000 + "*filter\n", "deep.txt"))  # no slow pass per level
     assert rs.tables == {} or rs.rule_count == 0
+
+
+@pytest.mark.parametrize("between", ["", "\n$ sudo iptables -t nat -L -n -v\n"],
+                         ids=["bare", "prompt"])
+def test_a_cut_save_dump_then_a_listing_keeps_the_listing(between: str) -> None:
+    """The save dump lost its COMMIT; the listing after it used to become errors, line by line."""
+    cut = _SMALL_SAVE.replace("COMMIT\n", "")
+    nat = ("Chain POSTROUTING (policy ACCEPT)\ntarget prot opt source destination\n"
+           "MASQUERADE all -- 10.0.0.0/8 0.0.0.0/0\n")
+    rs = _resolved(load_text(cut + between + nat, "cut.txt"))
+    assert sorted(rs.tables) == ["filter", "nat"] and rs.rule_count == 3
+    (error,) = rs.errors
+    assert "no COMMIT" in error.message
+    assert (error.line, error.text) == (6, "-A web -j ACCEPT")  # the dump's last line
