@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from ruleset.model import Chain
 from tests.tui.rulesets import NEUTRON_LISTING, ROOT, neutron
@@ -222,3 +222,37 @@ async def test_moving_in_the_tree_shows_the_chain_and_back_returns() -> None:
         await pilot.press("backspace")
         await pilot.pause()
         assert main.location.chain == "INPUT"  # one history entry for the whole browse
+
+
+async def test_a_late_reveal_on_a_screen_going_away_does_not_crash() -> None:
+    """The tree's cursor is placed after the first refresh; an app that quits at once (or a
+    screen torn down) must not raise NoMatches from that callback."""
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = _main(app)
+        await main.query_one(ChainTree).remove()
+        main._reveal_current()
+        await pilot.pause()
+        assert main.location is not None and not main.query(ChainTree)
+
+
+async def test_stepper_footer_offers_only_keys_that_work_and_keeps_help_at_100_columns(
+        ) -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_stepper(PacketRequest(path="forward", proto="udp", src="14.52.45.2",
+                                       dst="14.52.45.10"), assume="nomatch")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        shown = {b.binding.action for b in step.active_bindings.values()
+                 if b.binding.show and b.enabled}
+        assert "activate" not in shown and "step" in shown
+        footer = step.query_one(Footer)
+        keys = {str(w.render()): w for w in footer.query("FooterKey")}
+        assert not any("Follow jump" in k for k in keys)
+        help_key = next(w for k, w in keys.items() if "Keys" in k)
+        assert help_key.region.right <= 100 - 12  # left of "▏^p palette", not scrolled off
+        await pilot.press("enter")  # unbound here: nothing moves, nothing breaks
+        await pilot.pause()
+        assert app.screen is step

@@ -92,7 +92,10 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
-        self.reload()
+        if self.query(ChainTree):
+            self.reload()
+        else:  # the panes' own children can mount a moment after the screen (seen when live
+            self.call_after_refresh(self.reload)  # switches screens): fill in after that
         self._warm_graphs()
 
     @work(thread=True, exclusive=True, group="warm", description="build jump graphs")
@@ -211,8 +214,9 @@ class MainScreen(Screen[None]):
         self._reveal_current()
 
     def _reveal_current(self) -> None:
-        if self.location is not None:
-            self.query_one(ChainTree).reveal(self.location.table, self.location.chain)
+        trees = self.query(ChainTree)  # none when the screen is already going away
+        if self.location is not None and trees:
+            trees.first().reveal(self.location.table, self.location.chain)
         self._refresh_history_bindings()
 
     def _update_breadcrumb(self) -> None:

@@ -73,12 +73,12 @@ class StepScreen(Screen[None]):
         Binding("n,space", "step", "Step"),
         Binding("b", "back_step", "Back"),
         Binding("c", "continue", "Continue"),
-        Binding("x", "breakpoint", "Breakpoint"),
+        Binding("x", "breakpoint", "Break"),
         Binding("colon", "whatif", "What-if", key_display=":"),
         Binding("s", "suggest", "Fix"),
         Binding("a", "assume", "Unknowns", show=False),
         Binding("e", "export_edits", "Edits", show=False),
-        Binding("m", "export_markdown", "Markdown"),
+        Binding("m", "export_markdown", "Markdown", show=False),
         Binding("S", "save_session", "Save"),
         Binding("o", "note", "Note", show=False),
         Binding("escape", "close", "Close"),
@@ -151,7 +151,7 @@ class StepScreen(Screen[None]):
         yield Input(placeholder="what-if: an iptables command, e.g. -I FORWARD 1 -s 14.52.45.2 "
                     "-d 14.52.45.10 -p udp -j ACCEPT   (Enter applies, Esc cancels)", id="whatif")
         yield Input(placeholder="a note kept with the saved session (Enter keeps it)", id="note")
-        yield Footer()
+        yield Footer(compact=True)  # eleven keys: ? Keys stays on screen at 100 columns
 
     def on_mount(self) -> None:
         try:
@@ -161,7 +161,9 @@ class StepScreen(Screen[None]):
                         severity="error", timeout=8)
         self.query_one("#whatif", Input).display = False
         self.query_one("#note", Input).display = False
-        self.query_one("#step-rules", RuleView).focus()
+        rules = self.query_one("#step-rules", RuleView)
+        rules.can_activate = False  # "⏎ Follow jump" would do nothing here: not offered
+        rules.focus()
         if not self._rebuild():
             return
         if self.step_to:

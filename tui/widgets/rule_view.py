@@ -229,6 +229,7 @@ class RuleView(ScrollView, can_focus=True):
         self.marks: dict[int, RowMark] = {}
         self.highlighted: int | None = None  # id(rule) drawn as "current" (stepping)
         self.empty_text = "(no rules)"
+        self.can_activate = True  # Enter follows a jump (the stepper has no use for it)
         self.chain_names: frozenset[str] | None = None
         self._cache: LRUCache[tuple[int, bool], tuple[Rule, Strip]] = LRUCache(2048)
         self._columns: list[tuple[Column, int]] = []
@@ -407,6 +408,11 @@ class RuleView(ScrollView, can_focus=True):
 
     def action_last(self) -> None:
         self.cursor = len(self.rules) - 1
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "activate":
+            return self.can_activate  # False: Enter is neither bound nor in the footer
+        return True
 
     def action_activate(self) -> None:
         rule = self.current_rule
