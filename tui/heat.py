@@ -38,7 +38,13 @@ def heat_map(delta: Delta, *, with_rates: bool = False) -> dict[int, RowHeat]:
             r = rd.rate(delta.seconds)
             rate = r.packets_per_s if r is not None else None
         heat = math.log1p(max(packets, 0)) / scale if packets > 0 else 0.0
-        out[id(rd.after)] = RowHeat(packets, nbytes, heat, note, rate)
+        ranges: dict[str, tuple[int, int]] = {}
+        if d.approximate and not d.reset:
+            if d.packets_min is not None and d.packets_max is not None:
+                ranges["packets_range"] = (d.packets_min, d.packets_max)
+            if d.bytes_min is not None and d.bytes_max is not None:
+                ranges["bytes_range"] = (d.bytes_min, d.bytes_max)
+        out[id(rd.after)] = RowHeat(packets, nbytes, heat, note, rate, **ranges)
     return out
 
 

@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.widgets import Footer, Static
 
 from ruleset.model import Chain
-from tests.tui.rulesets import NEUTRON_LISTING, ROOT, neutron
-from tui.app import IptscopeApp, LoadFailedScreen
+from tests.tui.rulesets import NEUTRON_LISTING, ROOT, load, neutron
+from tui.app import IptscopeApp, LoadFailedScreen, make_explorer
 from tui.explorer import Explorer
 from tui.screens.live import LiveConfig, LiveMainScreen
 from tui.screens.main import MainScreen
@@ -256,3 +256,19 @@ async def test_stepper_footer_offers_only_keys_that_work_and_keeps_help_at_100_c
         await pilot.press("enter")  # unbound here: nothing moves, nothing breaks
         await pilot.pause()
         assert app.screen is step
+
+
+async def test_delta_detail_gives_the_range_of_a_growth_from_rounded_figures() -> None:
+    deltas = ROOT / "samples" / "deltas"
+    before, after = (load(deltas / f"lab-{w}.L-vn.txt") for w in ("before", "after"))
+    app = IptscopeApp(make_explorer([before, after], ["before", "after"], []))
+    async with app.run_test(size=(160, 40)) as pilot:
+        main = _main(app)
+        main.navigate("filter", "INPUT", cursor=1)
+        await pilot.pause()
+        plain = main.query_one(RuleDetail).plain
+        assert "Counters: 850 packets, 1153K bytes (1,152,500..1,153,499)" in plain
+        growth = plain.split("Grew by: ", 1)[1]
+        assert growth.startswith("810 packets, ~") and "bytes" in growth
+        assert "1143880 bytes" not in growth  # no false exact figure
+        assert ".." in growth.split("packets,", 1)[1]

@@ -26,6 +26,13 @@ def rule_commands(rule: Rule, family: Family = Family.IPV4) -> tuple[str, str, s
     return by_pos, by_spec, insert
 
 
+def _growth(value: int, bounds: tuple[int, int] | None) -> str:
+    """`810`, or `~810 (805..815)` when the figures it comes from were rounded by -L."""
+    if bounds is None or bounds[0] == bounds[1]:
+        return str(value)
+    return f"~{value} ({bounds[0]:,}..{bounds[1]:,})"
+
+
 def counters_text(counters: Counters) -> str:
     """`1381 packets, 1104800 bytes`; `-L` figures as printed with the range they stand for:
     `550K packets (549,500..550,499), 80M bytes (79,499,500..80,499,499): rounded by -L`."""
@@ -72,9 +79,13 @@ def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
         out.append("Counters: ", style="bold")
         out.append(counters_text(counters))
         if heat is not None:
-            out.append(f"   grew by {heat.packets} packets, {heat.bytes} bytes", style="bold")
-            if heat.note:
+            out.append("\nGrew by: ", style="bold")
+            out.append(f"{_growth(heat.packets, heat.packets_range)} packets, "
+                       f"{_growth(heat.bytes, heat.bytes_range)} bytes", style="bold")
+            if heat.note and heat.note != "~":
                 out.append(f" ({heat.note})")
+            elif heat.note == "~" and heat.packets_range is None and heat.bytes_range is None:
+                out.append(" (~)")
             if heat.rate is not None:
                 out.append(f", {heat.rate:.1f} pkt/s")
         out.append("\n")

@@ -42,6 +42,8 @@ class RowHeat:
     heat: float = 0.0  # 0..1, how hot relative to the hottest rule shown
     note: str = ""  # "new", "moved", "reset", "~" (approximate)
     rate: float | None = None  # packets per second when live
+    packets_range: tuple[int, int] | None = None  # bounds of a growth from rounded -L figures
+    bytes_range: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
