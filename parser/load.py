@@ -149,6 +149,8 @@ def _check_nul(text: str, path: str, notes: list[Diagnostic]) -> str:
     if "\x00" not in text:
         return text
     body = text.rstrip("\x00")
+    if not body.strip():
+        raise LoadError(path, "empty input: nothing to load (only NUL bytes)")
     count = body.count("\x00")
     if count * 20 > len(body) or not body.replace("\x00", "").strip():
         raise LoadError(path, "binary input (NUL bytes): not a text dump")
@@ -265,8 +267,9 @@ def strip_prefixes(
             if ln.startswith(indent):
                 out[i] = ln[k:]
                 shifts[i + 1] = shifts.get(i + 1, 0) + k
-        what = "a tab" if indent == "\t" else (
-            f"{k} spaces" if indent == " " * k else f"{indent!r}")
+        tabs = indent.count("\t")
+        what = " and ".join(f"{n} {w}{'s' if n > 1 else ''}" for n, w in (
+            (k - tabs, "space"), (tabs, "tab")) if n)
         where = next(i for i, ln in enumerate(out) if ln.strip())
         notes.append(Diagnostic(
             path, where + 1, 1, Severity.INFO,
@@ -319,6 +322,8 @@ def _load(
     gc.disable()  # building the model makes no garbage cycles; GC scans would cost ~25%
     lines = split_lines(text)
     lines, linemap, notes = strip_prefixes(lines, path, boms="\ufeff" in text)
+    if not any(ln.strip() for ln in lines):  # a byte order mark, bare `>` quote lines
+        raise LoadError(path, "empty input: nothing to load")
     try:
         rs = _load_lines(lines, path, strict, forced, detect_family(text), linemap)
     except ParseError as exc:
@@ -392,6 +397,10 @@ def _load_lines(
         rs = Ruleset(family=family, path=path, format="unknown")
         rs.diagnostics.extend(skipped)
         return rs
+    if not any(part.tables for _k, _a, _b, part in parts) and not skipped and not any(
+            d.severity is Severity.ERROR for *_x, part in parts for d in part.diagnostics):
+        report.warning(1, 1, "no table, chain or rule in the input (only prompts or comments?)",
+                       lines[0].rstrip())
     return _merge(parts, skipped, path, family)
 
 

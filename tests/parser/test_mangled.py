@@ -456,3 +456,21 @@ def test_a_cut_save_dump_then_a_listing_keeps_the_listing(between: str) -> None:
     (error,) = rs.errors
     assert "no COMMIT" in error.message
     assert (error.line, error.text) == (6, "-A web -j ACCEPT")  # the dump's last line
+
+
+@pytest.mark.parametrize("text", ["\ufeff\n", ">\n>\n", "> \n \n>\n", "\n\n\x00\x00"])
+def test_nothing_left_after_the_paste_damage_is_empty_input(text: str) -> None:
+    with pytest.raises(LoadError, match="empty input"):
+        load_text(text, "empty.txt")
+
+
+def test_prompt_lines_only_say_there_is_no_dump() -> None:
+    rs = load_text("root@node:~# iptables-save\nroot@node:~#\n", "prompts.txt")
+    assert rs.tables == {}
+    assert any(d.severity is Severity.WARNING and "no table, chain or rule" in d.message
+               for d in rs.diagnostics)
+
+
+def test_indentation_note_names_tabs() -> None:
+    rs = load_text("\t\t*filter\n\t\tCOMMIT\n", "tabs.txt")
+    assert "(2 tabs;" in rs.diagnostics[0].message
