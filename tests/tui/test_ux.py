@@ -272,3 +272,25 @@ async def test_delta_detail_gives_the_range_of_a_growth_from_rounded_figures() -
         assert growth.startswith("810 packets, ~") and "bytes" in growth
         assert "1143880 bytes" not in growth  # no false exact figure
         assert ".." in growth.split("packets,", 1)[1]
+
+
+async def test_next_hit_says_which_hit_it_is() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 40)) as pilot:
+        main = _main(app)
+        await pilot.press("slash")
+        await pilot.press(*"RETURN")
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if main.hits:
+                break
+        assert len(main.hits) > 2
+        await pilot.press("n")
+        await pilot.pause()
+        status = str(main.query_one("#status", Static).render())
+        assert f"/{len(main.hits)}" in status and "hit " in status
+        first = status.split("hit ")[-1]
+        await pilot.press("n")
+        await pilot.pause()
+        assert str(main.query_one("#status", Static).render()).split("hit ")[-1] != first

@@ -444,7 +444,10 @@ class MainScreen(Screen[None]):
                 if same:
                     index = same[0] if delta > 0 else same[-1]
         rule = self.hits[index]
+        if rule is current:
+            self.notify(f"{len(self.hits)} hit: this is it.", timeout=2)
         self._goto_rule(rule)
+        self.update_status(f"hit {index + 1}/{len(self.hits)}")
 
     def action_next_hit(self) -> None:
         self._step_hit(1)
