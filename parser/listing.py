@@ -246,7 +246,7 @@ def _plan_tables(lines: list[str]) -> dict[int, str]:
 
 def _counter(word: str) -> tuple[int, int] | None:
     """`125K` -> (125000, 1000); `1574` -> (1574, 1); None when not a counter."""
-    if is_count(word):
+    if word.isdigit() and word.isascii():  # (`'²'.isdigit()` is True)
         return int(word), 1
     m = _COUNTER.match(word)
     if m is None:
@@ -257,7 +257,7 @@ def _counter(word: str) -> tuple[int, int] | None:
 
 def _is_protocol(word: str) -> bool:
     word = word[1:] if word.startswith("!") else word
-    return is_count(word) or word.lower() in _PROTOCOL_WORDS
+    return (word.isdigit() and word.isascii()) or word.lower() in _PROTOCOL_WORDS
 
 
 def _split(line: str, n: int) -> list[str]:
@@ -289,7 +289,7 @@ def _parse_row(line: str, layout: _Layout) -> _Row:
     i = 0
     num: int | None = None
     if layout.num:
-        if not parts or not is_count(parts[0]):
+        if not parts or not (parts[0].isdigit() and parts[0].isascii()):
             raise _RowError(1, "expected a rule number in the `num` column")
         num = int(parts[0])
         i = 1
@@ -621,36 +621,30 @@ def parse_listing(lines: list[str], path: str, *, strict: bool) -> Ruleset:
         if not text:
             continue
         lineno = index + 1
-        try:
-            _listing_line(loader, plan, index, line, text, lineno)
+        try:  # (free in CPython 3.11 unless raised)
+            table_name = plan.get(index)
+            if table_name is not None:
+                loader.ensure_table(table_name, lineno)
+            first = text[0]
+            if first == "C" and text.startswith("Chain "):
+                loader.chain_line(text, lineno)
+                continue
+            if first in "tnp" and text.startswith(("target", "num", "pkts")):
+                words = text.split()
+                if _is_header(words):
+                    loader.header_line(text)
+                    continue
+            if first in "#*T/$is":
+                hint = _hint_of(text)
+                if hint is not None:
+                    loader.hint_line(hint, lineno)
+                    continue
+                if first == "#":
+                    continue
+            loader.row_line(line, text, lineno)
         except ParseError:
             raise
         except Exception as exc:  # never a traceback, never the whole file: this line only
             loader.report(error(path, lineno, 1,
                                 f"internal error while reading this line: {exc!r}", line))
     return loader.finish()
-
-
-def _listing_line(loader: _Loader, plan: dict[int, str], index: int, line: str, text: str,
-                  lineno: int) -> None:
-    """One non-blank line of a listing (a table's start, a Chain line, a header, a hint, a row)."""
-    table_name = plan.get(index)
-    if table_name is not None:
-        loader.ensure_table(table_name, lineno)
-    first = text[0]
-    if first == "C" and text.startswith("Chain "):
-        loader.chain_line(text, lineno)
-        return
-    if first in "tnp" and text.startswith(("target", "num", "pkts")):
-        words = text.split()
-        if _is_header(words):
-            loader.header_line(text)
-            return
-    if first in "#*T/$is":
-        hint = _hint_of(text)
-        if hint is not None:
-            loader.hint_line(hint, lineno)
-            return
-        if first == "#":
-            return
-    loader.row_line(line, text, lineno)

@@ -418,7 +418,8 @@ def _parse_listing(
     view = [""] * start + lines[start:end]
     for j in range(start, end):
         line = lines[j]
-        if "@" in line or line.lstrip()[:1] in ("$", "%"):
+        if ("@" in line or "$" in line or "%" in line) and (
+                "@" in line or line.lstrip()[:1] in ("$", "%")):
             prompt = prompt_args(line.strip())
             if prompt is None:
                 continue
