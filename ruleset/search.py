@@ -1,8 +1,9 @@
 """Search rules by text, address, port or chain name (for the app's `/` search).
 
 Stdlib only. `Query.parse(text)` decides what the words mean:
-  * an IP address or network: rules whose source or destination contains it (`-s`/`-d`, and
-    iprange's `--src-range`/`--dst-range`), negations excluded;
+  * an IP address or network: rules whose source or destination contains it (`-s`/`-d`,
+    iprange's `--src-range`/`--dst-range`), or whose DNAT/SNAT/NETMAP target rewrites to it
+    (`--to-destination`, `--to-source`, `--to`), negations excluded;
   * a number (or `port N`): rules whose tcp/udp/sctp/multiport ports include it;
   * a chain name: rules in that chain or jumping/going to it;
   * anything else: a case-insensitive substring of the rule's text or rendered spec.
@@ -43,6 +44,18 @@ def _net(value: str) -> IPNetwork | None:
         return ipaddress.ip_network(value, strict=False)
     except ValueError:
         return None
+
+
+NAT_OPTIONS = ("--to-destination", "--to-source", "--to")
+
+
+def _nat_addresses(value: str) -> str:
+    """The address part of a NAT target's `ADDR[-ADDR][:PORT[-PORT]]` (`[V6]:PORT` too)."""
+    if value.startswith("["):
+        return value[1:].partition("]")[0]
+    if value.count(":") == 1:  # IPv4 with a port; bare IPv6 has several colons
+        return value.partition(":")[0]
+    return value
 
 
 def _contains(opt: Option | None, target: IPNetwork) -> bool:
@@ -90,7 +103,7 @@ class Query:
 
     def describe(self) -> str:
         return {
-            "address": f"rules whose source or destination contains {self.text}",
+            "address": f"rules whose source, destination or NAT target contains {self.text}",
             "port": f"rules on port {self.port}",
             "chain": f"rules in or jumping to {self.text}",
             "text": f'rules containing "{self.text}"',
@@ -125,10 +138,19 @@ class Query:
             if _contains(spec.source, self.network) or _contains(spec.destination, self.network):
                 return True
             iprange = spec.match("iprange")
-            if iprange is not None:
-                return _contains(iprange.get("--src-range"), self.network) or _contains(
-                    iprange.get("--dst-range"), self.network
-                )
+            if iprange is not None and (
+                _contains(iprange.get("--src-range"), self.network)
+                or _contains(iprange.get("--dst-range"), self.network)
+            ):
+                return True
+            target = spec.target
+            if target is not None:
+                for opt in target.options:
+                    if opt.name in NAT_OPTIONS and _contains(
+                        Option(opt.name, tuple(_nat_addresses(v) for v in opt.values)),
+                        self.network,
+                    ):
+                        return True
         return False
 
 
