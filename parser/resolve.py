@@ -25,6 +25,20 @@ from ruleset.model import (
 )
 
 
+def target_of_line(line: str, args_start: int) -> tuple[str | None, bool]:
+    """The target name and goto flag of a rule line whose words start at `args_start`,
+    without parsing the rule: the last ` -j `/` -g ` when no quote follows it, else the words."""
+    ij = line.rfind(" -j ")
+    ig = line.rfind(" -g ")
+    pos = ij if ij > ig else ig
+    if pos >= args_start - 1 and line.find('"', pos) < 0:
+        end = line.find(" ", pos + 4)
+        name = line[pos + 4:end] if end >= 0 else line[pos + 4:]
+        if name:
+            return name, ig > ij
+    return target_of_words(line[args_start:])
+
+
 def target_of_words(args: str) -> tuple[str | None, bool]:
     """The target name and goto flag of a rule's words (slow path: tokenises)."""
     try:

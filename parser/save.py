@@ -14,7 +14,7 @@ import re
 from parser.detect import LISTING, SPEC, line_kind, prompt_args, prompt_kind
 from parser.diagnostics import LineMap, Reporter
 from parser.errors import ParseError
-from parser.resolve import make_resolver, target_of_words
+from parser.resolve import make_resolver, target_of_line
 from parser.tokens import is_count
 from ruleset.model import (
     BUILTIN_CHAINS,
@@ -256,18 +256,7 @@ class _SaveLoader:
                 found = table.ensure_chain(name, line=lineno)
             chain = self.last_chain = found
             self.last_name = name
-        # the target name and jump/goto, found without parsing the whole rule
-        ij = line.rfind(" -j ")
-        ig = line.rfind(" -g ")
-        pos = ij if ij > ig else ig
-        target_name: str | None = None
-        goto = False
-        if pos >= args_start - 1 and line.find('"', pos) < 0:
-            end = line.find(" ", pos + 4)
-            target_name = line[pos + 4:end] if end >= 0 else line[pos + 4:]
-            goto = ig > ij
-        if not target_name:
-            target_name, goto = target_of_words(line[args_start:])
+        target_name, goto = target_of_line(line, args_start)
         rule = Rule(target_name=target_name, goto=goto, counters=counters, text=line,
                     line=lineno, raw=args_start, resolver=self.resolver)
         chain.append(rule)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from parser.detect import LISTING, SAVE, TABLE_HINT, line_kind, prompt_args, prompt_kind
 from parser.diagnostics import LineMap, Reporter
 from parser.errors import ParseError
-from parser.resolve import make_resolver, target_of_words
+from parser.resolve import make_resolver, target_of_line
 from parser.save import KNOWN_TABLES, VALID_POLICIES
 from parser.tokens import TokenError, is_count, split_quoted
 from ruleset.model import BUILTIN_CHAINS, Chain, Counters, Family, Rule, Ruleset, Severity
@@ -148,17 +148,7 @@ class _SpecLoader:
                                     "-c needs packet and byte counts", line)
                 if counters is not None:
                     self.saw_counters = True
-                target_name: str | None = None
-                goto = False
-                ij = line.rfind(" -j ")
-                ig = line.rfind(" -g ")
-                pos = ij if ij > ig else ig
-                if pos >= args_start - 1 and line.find('"', pos) < 0:
-                    t1 = line.find(" ", pos + 4)
-                    target_name = line[pos + 4:t1] if t1 >= 0 else line[pos + 4:]
-                    goto = ig > ij
-                if not target_name:
-                    target_name, goto = target_of_words(line[args_start:])
+                target_name, goto = target_of_line(line, args_start)
                 rule = Rule(target_name=target_name, goto=goto, counters=counters, text=line,
                             line=lineno, raw=args_start, resolver=self.resolver)
                 block.rules.append(rule)

@@ -170,10 +170,14 @@ def test_an_unexpected_exception_becomes_a_diagnostic_for_its_line(
 ) -> None:
     import parser.save
 
-    def boom(args: str) -> tuple[str | None, bool]:
-        raise RuntimeError("boom")
+    real = parser.save.target_of_line
 
-    monkeypatch.setattr(parser.save, "target_of_words", boom)
+    def boom(line: str, args_start: int) -> tuple[str | None, bool]:
+        if " -j " in line:
+            return real(line, args_start)
+        raise RuntimeError("boom")  # only on the rule without a target (line 4)
+
+    monkeypatch.setattr(parser.save, "target_of_line", boom)
     text = ("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -s 1.2.3.4\n"
             "-A INPUT -j DROP\nCOMMIT\n")
     rs = load_text(text, "x.txt")
