@@ -637,3 +637,21 @@ async def test_ipsets_file_decides_the_set_match(tmp_path: Path) -> None:
         await pilot.pause()
     saved = load_session(tmp_path / "iptscope-session.json")
     assert saved.ipsets == str(ipsets)
+
+
+async def test_saving_a_new_session_never_overwrites_another(tmp_path: Path) -> None:
+    other = tmp_path / "iptscope-session.json"
+    other.write_text("somebody else's session\n")
+    app = IptscopeApp(Explorer(neutron()), export_dir=str(tmp_path))
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(SEED_PACKET, assume="nomatch")
+        await pilot.pause()
+        await pilot.press("n", "S")
+        await pilot.pause()
+        await pilot.press("c", "S")  # the second save updates the file the first one chose
+        await pilot.pause()
+    assert other.read_text() == "somebody else's session\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "iptscope-session-2.json", "iptscope-session.json"]
+    saved = load_session(tmp_path / "iptscope-session-2.json")
+    assert saved.done

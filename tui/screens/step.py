@@ -467,8 +467,18 @@ class StepScreen(Screen[None]):
         )
 
     def action_save_session(self) -> None:
-        target = getattr(self.app, "session_path", None) or str(
-            Path(getattr(self.app, "export_dir", ".")) / "iptscope-session.json")
+        """Save to the session file in use; the first save of a new session picks a file name
+        that does not exist yet (never overwriting another session) and keeps it."""
+        target = getattr(self.app, "session_path", None)
+        if not target:
+            folder = Path(getattr(self.app, "export_dir", "."))
+            candidate = folder / "iptscope-session.json"
+            n = 2
+            while candidate.exists():
+                candidate = folder / f"iptscope-session-{n}.json"
+                n += 1
+            target = str(candidate)
+            self.app.session_path = target  # type: ignore[attr-defined]
         path = save_session(self.session(), target)
         self.notify(f"Session saved to {path}", timeout=4)
 
