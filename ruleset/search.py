@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ruleset.model import Option, Rule, Ruleset
 from ruleset.spec import render_spec
+from ruleset.targets import split_nat_to
 
 PORT_OPTIONS = frozenset({
     "--dport", "--sport", "--dports", "--sports", "--ports", "--destination-port",
@@ -47,15 +48,6 @@ def _net(value: str) -> IPNetwork | None:
 
 
 NAT_OPTIONS = ("--to-destination", "--to-source", "--to")
-
-
-def _nat_addresses(value: str) -> str:
-    """The address part of a NAT target's `ADDR[-ADDR][:PORT[-PORT]]` (`[V6]:PORT` too)."""
-    if value.startswith("["):
-        return value[1:].partition("]")[0]
-    if value.count(":") == 1:  # IPv4 with a port; bare IPv6 has several colons
-        return value.partition(":")[0]
-    return value
 
 
 def _contains(opt: Option | None, target: IPNetwork) -> bool:
@@ -147,7 +139,7 @@ class Query:
             if target is not None:
                 for opt in target.options:
                     if opt.name in NAT_OPTIONS and _contains(
-                        Option(opt.name, tuple(_nat_addresses(v) for v in opt.values)),
+                        Option(opt.name, tuple(split_nat_to(v)[0] for v in opt.values)),
                         self.network,
                     ):
                         return True

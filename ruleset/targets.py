@@ -142,18 +142,22 @@ def _ttl_target(target: Target, pkt: Packet) -> tuple[Packet, str]:
     return replace(pkt, ttl=ttl), f"ttl {pkt.ttl} -> {ttl}"
 
 
+def split_nat_to(text: str) -> tuple[str, str]:
+    """`10.0.0.1-10.0.0.9:80-90` -> ("10.0.0.1-10.0.0.9", "80-90"); `[2001:db8::1]:80` and a
+    bare IPv6 address (several colons, no port) too."""
+    if text.startswith("["):
+        addr_text, _, rest = text[1:].partition("]")
+        return addr_text, rest[1:] if rest.startswith(":") else ""
+    if text.count(":") == 1:
+        addr_text, _, port_text = text.partition(":")
+        return addr_text, port_text
+    return text, ""
+
+
 def parse_nat_to(text: str) -> tuple[IPAddress | None, int | None, str]:
     """`10.0.0.1-10.0.0.9:80-90` -> (10.0.0.1, 80, note about ranges)."""
     note = ""
-    if text.startswith("["):
-        addr_text, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1 or (text.startswith(":") and text.count(":") == 1):
-        addr_text, _, port_text = text.partition(":")
-    elif text.count(":") > 1:
-        addr_text, port_text = text, ""
-    else:
-        addr_text, port_text = text, ""
+    addr_text, port_text = split_nat_to(text)
     addr: IPAddress | None = None
     if addr_text:
         first, dash, _ = addr_text.partition("-")
