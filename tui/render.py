@@ -586,9 +586,14 @@ class HangingRow:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         indent = self.columns.cell_len
         avail = options.max_width - indent
-        if (options.no_wrap or not self.body or avail < self.MIN_BODY
-                or self.body.cell_len <= avail):
-            yield _joined(self.columns, self.body)
+        line = _joined(self.columns, self.body)
+        if options.no_wrap or line.cell_len <= options.max_width:
+            yield line
+            return
+        if not self.body or avail < self.MIN_BODY:
+            # Too narrow for a hanging indent: the whole line wraps at the console's width.
+            for part in line.wrap(console, options.max_width):
+                yield _joined(part, _NO_COLUMNS)
             return
         for i, part in enumerate(self.body.wrap(console, avail)):
             yield _joined(self.columns if i == 0 else Text(" " * indent), part)
@@ -608,7 +613,12 @@ _INDENT = Text("  ")
 
 
 def _renderable(item: _Item) -> RenderableType:
-    return item if isinstance(item, Text) else HangingRow(*item)
+    # A plain line goes through HangingRow too, with no columns, so that where it wraps (a
+    # long file path in the header) no line is left ending in the space it broke at.
+    return HangingRow(_NO_COLUMNS, item) if isinstance(item, Text) else HangingRow(*item)
+
+
+_NO_COLUMNS = Text("")
 
 
 def _line(item: _Item) -> Text:
