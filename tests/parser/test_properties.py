@@ -3,7 +3,7 @@ raises only the parser's own errors (strict) and nothing at all (lenient)."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from parser.errors import LoadError, ParseError
@@ -96,11 +96,14 @@ texts = st.lists(
 
 
 def _unloadable(text: str) -> bool:
-    return not text.strip() or "\x00" in text
+    # Blank once the paste damage the loader undoes is gone: byte order marks and `>` quote
+    # marks (a file of bare `>` lines is an empty e-mail quote).
+    return not text.replace(">", "").replace("\ufeff", "").strip() or "\x00" in text
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
+@example(">")  # found by CI: a bare quote mark is an empty input
 def test_lenient_load_never_raises(text: str) -> None:
     try:
         rs = load_text(text, "h.txt")
@@ -114,6 +117,7 @@ def test_lenient_load_never_raises(text: str) -> None:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
+@example(">")
 def test_strict_load_raises_only_parser_errors(text: str) -> None:
     try:
         rs = load_text(text, "h.txt", strict=True)
