@@ -6,6 +6,7 @@ the source, the interval, the last poll time and the last error (the last good s
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,10 +79,13 @@ class LiveStartScreen(Screen[None]):
         worker = get_current_worker()
         while not worker.is_cancelled:
             result = self.poller.poll_once()
+            # Results go through this screen's own queue (call_later is thread-safe), never
+            # app.call_from_thread: that runs at any moment, even with the screen half torn
+            # down by a quit, while the queue stops before the screen's children go.
             if result.ok and result.snapshot is not None:
-                self.app.call_from_thread(self._started, result)
+                self.call_later(self._started, result)
                 return
-            self.app.call_from_thread(self._failed, result)
+            self.call_later(self._failed, result)
             deadline = time.monotonic() + self.poller.interval
             while time.monotonic() < deadline and not worker.is_cancelled:
                 time.sleep(0.05)
@@ -123,6 +127,7 @@ class LiveMainScreen(MainScreen):
     @work(thread=True, exclusive=True, group="live", description="live polling")
     def _poll_loop(self) -> None:
         worker = get_current_worker()
+        applied = threading.Event()
         while not worker.is_cancelled:
             deadline = time.monotonic() + self.poller.interval
             while time.monotonic() < deadline and not worker.is_cancelled:
@@ -132,7 +137,20 @@ class LiveMainScreen(MainScreen):
             if self.paused:
                 continue
             result = self.poller.poll_once()
-            self.app.call_from_thread(self.apply_result, result)
+            # Through the screen's queue, as in LiveStartScreen; the next poll waits until
+            # this one is shown, so a slow repaint never piles up stale snapshots.
+            applied.clear()
+            if not self.call_later(self._apply_and_signal, result, applied):
+                return  # the screen is closing
+            while not applied.wait(0.05):
+                if worker.is_cancelled:
+                    return
+
+    def _apply_and_signal(self, result: Any, applied: threading.Event) -> None:
+        try:
+            self.apply_result(result)
+        finally:
+            applied.set()
 
     def apply_result(self, result: Any) -> None:
         """Show one poll: the newest snapshot with its growth since the baseline."""

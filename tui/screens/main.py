@@ -371,7 +371,8 @@ class MainScreen(Screen[None]):
             if worker.is_cancelled:
                 return
             found.append(rule)
-        self.app.call_from_thread(self._search_done, query, found)
+        # Through this screen's queue (thread-safe), so a quit mid-search drops the result.
+        self.call_later(self._search_done, query, found)
 
     def _search_done(self, query: Query, found: list[Rule]) -> None:
         if query is not self.search_query:
