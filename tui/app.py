@@ -75,6 +75,7 @@ class IptscopeApp(App[None]):
     ) -> None:
         super().__init__()
         self.explorer: Explorer | None = explorer
+        self.wrap_rules = False  # `w`: the rule views show each rule's whole matches
         self.paths = list(paths or (session.paths if session else []))
         self.session = session
         self.session_path = session_path

@@ -397,7 +397,7 @@ async def test_no_color_is_respected(monkeypatch) -> None:  # type: ignore[no-un
         main.navigate("filter", "neutron-openvswi-FORWARD", cursor=0)
         await pilot.pause()
         view = main.query_one(RuleView)
-        strip = view._render_row(2)  # the rule that grew: no heat colour without colour
+        strip = view._render_rule(2)[0]  # the rule that grew: no heat colour without colour
         assert all(seg.style is None or seg.style.bgcolor is None or
                    seg.style.bgcolor.name != "rgb(150,50,0)" for seg in strip)
         assert "+1" in "".join(seg.text for seg in strip)

@@ -61,6 +61,7 @@ class MainScreen(Screen[None]):
         Binding("i", "detail", "Rule detail", show=False),
         Binding("tab", "app.focus_next", "Focus", show=False),
         Binding("z", "toggle_tree", "Hide/show the chain tree", show=False),
+        Binding("w", "toggle_wrap", "Wrap"),
     ]
 
     def __init__(self, explorer: Explorer) -> None:
@@ -504,6 +505,17 @@ class MainScreen(Screen[None]):
             self.query_one(RuleView).focus()
         elif self.location is not None:
             tree.reveal(self.location.table, self.location.chain)
+
+    def action_toggle_wrap(self) -> None:
+        """`w`: each rule's whole matches on lines of their own under it, and back."""
+        view = self.query_one(RuleView)
+        view.set_wrap(not view.wrap)
+        self.app.wrap_rules = view.wrap  # type: ignore[attr-defined]  # the stepper's too
+
+    def on_screen_resume(self) -> None:
+        views = self.query(RuleView)
+        if views:
+            views.first().set_wrap(getattr(self.app, "wrap_rules", False))
 
     def action_detail(self) -> None:
         from tui.screens.diagnostics import TextDialog

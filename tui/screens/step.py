@@ -81,6 +81,7 @@ class StepScreen(Screen[None]):
         Binding("m", "export_markdown", "Markdown", show=False),
         Binding("S", "save_session", "Save"),
         Binding("o", "note", "Note", show=False),
+        Binding("w", "toggle_wrap", "Wrap the rules' matches", show=False),
         Binding("escape", "close", "Close"),
     ]
 
@@ -163,6 +164,7 @@ class StepScreen(Screen[None]):
         self.query_one("#note", Input).display = False
         rules = self.query_one("#step-rules", RuleView)
         rules.can_activate = False  # "⏎ Follow jump" would do nothing here: not offered
+        rules.set_wrap(getattr(self.app, "wrap_rules", False))
         rules.focus()
         if not self._rebuild():
             return
@@ -385,6 +387,11 @@ class StepScreen(Screen[None]):
         if self.stepper is not None and self.stepper.walker.done:
             self.message = (self.message or "") + f"  (after {len(self.edits)} what-if edits)"
         self.refresh_view()
+
+    def action_toggle_wrap(self) -> None:
+        view = self.query_one("#step-rules", RuleView)
+        view.set_wrap(not view.wrap)
+        self.app.wrap_rules = view.wrap  # type: ignore[attr-defined]  # the main screen's too
 
     def action_note(self) -> None:
         box = self.query_one("#note", Input)
