@@ -153,6 +153,37 @@ class Indented:
                 yield Segment.line()
 
 
+class Hanging:
+    """Lines as they are, each wrapped (when wider than the terminal) with its continuation
+    `hang` columns further in than the line's own leading spaces; a Text holding newlines is
+    several lines. Nothing ends in the space it broke at."""
+
+    def __init__(self, text: Text, hang: int = 4) -> None:
+        self.text = text
+        self.hang = hang
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for logical in self.text.split("\n"):
+            plain = logical.plain
+            lead = len(plain) - len(plain.lstrip(" "))
+            if logical.cell_len <= options.max_width:
+                logical.rstrip()
+                yield from logical.render(console)
+                yield Segment.line()
+                continue
+            body = logical[lead:]
+            width = max(options.max_width - lead - self.hang, 20)
+            for i, line in enumerate(body.wrap(console, width, overflow="fold")):
+                line.rstrip()
+                yield Segment(" " * (lead + (self.hang if i else 0)))
+                yield from line.render(console)
+                yield Segment.line()
+
+
+def _hanging(parts: list[RenderableType]) -> list[RenderableType]:
+    return [Hanging(part) if isinstance(part, Text) else part for part in parts]
+
+
 def step_renderable(step: Step) -> RenderableType:
     """One step, indented by its call depth (wrapped lines keep the indent)."""
     return Indented(step_lines(step), 2 * max(len(step.stack) - 1, 0))
@@ -266,7 +297,7 @@ def render_trace(trace: Trace, *, edits: list[str] | None = None,
     parts.append(verdict_text(trace))
     parts.extend(assumption_lines(trace))
     parts.extend(suggestion_lines(suggestion))
-    return Group(*parts)
+    return Group(*_hanging(parts))
 
 
 def render_exploration(ex: Exploration, *, edits: list[str] | None = None,
@@ -309,7 +340,7 @@ def render_exploration(ex: Exploration, *, edits: list[str] | None = None,
         summary.append(" [branches cut at the limit]", style="dim")
     parts.append(summary)
     parts.extend(suggestion_lines(suggestion))
-    return Group(*parts)
+    return Group(*_hanging(parts))
 
 
 def _short_assumption(result: Result, table: str, chain: str, position: int,
