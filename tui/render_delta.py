@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ruleset.delta import CounterDelta, Delta, PolicyDelta, RuleDelta, Status
 from ruleset.snapshot import Snapshot
+from tui.render_trace import Hanging
 
 STATUS_STYLES: dict[Status, str] = {
     Status.CHANGED: "bold green",
@@ -152,7 +153,8 @@ def delta_report(
     """The `iptscope diff` text report."""
     parts: list[RenderableType] = []
     if before is not None and after is not None:
-        parts += [snapshot_line("before", before), snapshot_line("after ", after), Text("")]
+        parts += [Hanging(snapshot_line("before", before), hang=8),
+                  Hanging(snapshot_line("after ", after), hang=8), Text("")]
     if changes:
         parts.append(rule_table(changes, seconds=delta.seconds))
     if policies:

@@ -172,10 +172,18 @@ class Hanging:
                 yield Segment.line()
                 continue
             body = logical[lead:]
+            # The first line takes the whole width, the rest wrap narrower under the hang.
+            first = body.wrap(console, max(options.max_width - lead, 20), overflow="fold")[0]
+            rest = body[len(first.plain):]
+            rest = rest[len(rest.plain) - len(rest.plain.lstrip(" ")):]
+            first.rstrip()
+            yield Segment(" " * lead)
+            yield from first.render(console)
+            yield Segment.line()
             width = max(options.max_width - lead - self.hang, 20)
-            for i, line in enumerate(body.wrap(console, width, overflow="fold")):
+            for line in rest.wrap(console, width, overflow="fold") if rest.plain else []:
                 line.rstrip()
-                yield Segment(" " * (lead + (self.hang if i else 0)))
+                yield Segment(" " * (lead + self.hang))
                 yield from line.render(console)
                 yield Segment.line()
 

@@ -135,3 +135,17 @@ def test_missing_files(cli: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.save"
     bad.write_text("this is not ipset\n")
     assert cli("trace", NEUTRON, "1.1.1.1 > 2.2.2.2", "--ipsets", str(bad)).code == 1
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+def test_narrow_terminals_wrap_with_a_hanging_indent(cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                                                     width: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = cli("trace", "samples/neutron/iptables-L-vn-line-numbers.txt",
+                 "udp 14.52.45.2:40000 > 14.52.45.10:50000", "--path", "forward",
+                 "--physdev-out", "tap6746373c-01", "--physdev-is-bridged", "--assume", "nomatch")
+    lines = result.out.splitlines()
+    assert [ln for ln in lines if ln.endswith(" ") or len(ln) > width] == []
+    # A wrapped summary line continues indented, never at column 0.
+    summary = lines[lines.index(next(ln for ln in lines if ln.startswith("verdict DROP"))):]
+    assert all(ln.startswith(("verdict", "fix", " ")) for ln in summary if ln)
