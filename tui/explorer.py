@@ -88,3 +88,12 @@ class Explorer:
                 found.append((rule, heat))
         found.sort(key=lambda rh: (rh[1].packets, rh[1].bytes), reverse=True)
         return found[:limit]
+
+    def rule_at(self, path: str, line: int) -> Rule | None:
+        """The rule shown that was read from `path` at `line` (a diagnostic's place), if any."""
+        if line <= 0 or self.ruleset.path != path:
+            return None
+        for rule in self.ruleset.rules():
+            if rule.line == line:
+                return rule
+        return None

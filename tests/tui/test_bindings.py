@@ -234,6 +234,9 @@ async def test_loading_in_a_worker_and_bad_input_never_crashes(tmp_path: Path) -
         assert isinstance(dialog, DiagnosticsDialog)
         shown = text_of(dialog.query_one("#diagnostics", Static))
         assert "missing.save" in shown
+        listed = dialog.query_one("#diagnostic-list", OptionList)
+        shown = "\n".join(str(listed.get_option_at_index(i).prompt)
+                          for i in range(listed.option_count))
         assert f"{bad}:4:1: error" in shown and "this is not a rule" in shown  # FILE:LINE:COL
         assert main.explorer.ruleset.rule_count == 2  # what loaded is kept
 

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, Tree
 from textual.worker import get_current_worker
 
-from ruleset.model import Rule
+from ruleset.model import Diagnostic, Rule
 from ruleset.search import Query, search
 from tui.explorer import Explorer
 from tui.messages import ChainRequested
@@ -89,7 +89,7 @@ class MainScreen(Screen[None]):
         yield Input(placeholder="search: text, address (10.0.0.5), port (443) or chain name",
                     id="search")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)  # with D, w and the delta keys, ? Keys stays at 100 columns
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).display = False
@@ -529,7 +529,20 @@ class MainScreen(Screen[None]):
     def action_diagnostics(self) -> None:
         from tui.screens.diagnostics import DiagnosticsDialog
 
-        self.app.push_screen(DiagnosticsDialog(self.explorer))
+        self.app.push_screen(DiagnosticsDialog(self.explorer), self._goto_diagnostic)
+
+    def _goto_diagnostic(self, diag: Diagnostic | None) -> None:
+        """A rule line: select that rule; any other line: show it with its neighbours."""
+        from tui.screens.diagnostics import TextDialog, diagnostic_context
+
+        if diag is None:
+            return
+        rule = self.explorer.rule_at(diag.path, diag.line)
+        if rule is not None:
+            self._goto_rule(rule)
+            self.update_status(f"line {diag.line}: {rule.chain_name} #{rule.position}")
+            return
+        self.app.push_screen(TextDialog(diagnostic_context(diag)))
 
     def action_trace(self) -> None:
         start = getattr(self.app, "start_trace", None)
