@@ -8,7 +8,8 @@
    drawn. Also split: Python + Textual imports, load_path, first paint after load.
 2. Key press to repaint, with Pilot: the time from the app receiving the key event to the next
    frame it composes (the handler plus the refresh), for moving the cursor in KUBE-SERVICES
-   (~5,000 rules), following a jump (Enter) and going back (Backspace). Handler-only times are
+   (~5,000 rules), following a jump (Enter) and going back (Backspace); then the same with the
+   rules' matches wrapped (w). Handler-only times are
    timed around the action methods. Pilot's own per-press cost (~60 ms of simulated key
    handling and waits) is not counted.
 """
@@ -161,7 +162,25 @@ async def key_latency(dump: str, rounds: int) -> dict[str, dict[str, list[float]
             state["name"] = "back"
             await pilot.press("backspace")
             await pilot.pause()
+        # the same with each rule's matches wrapped (w): rows of several lines, still drawn
+        # (and their specs resolved) only where they are on screen
         state["name"] = None
+        await pilot.press("w", "home")
+        await pilot.pause()
+        assert view.wrap
+        for _ in range(rounds):
+            state["name"] = "cursor down (wrapped)"
+            await pilot.press("down")
+            await pilot.pause()
+            state["name"] = "follow jump (wrapped)"
+            await pilot.press("enter")
+            await pilot.pause()
+            state["name"] = "back (wrapped)"
+            await pilot.press("backspace")
+            await pilot.pause()
+        state["name"] = None
+        resolved = sum(1 for r in view.rules if r.resolved)
+        print(f"KUBE-SERVICES rules resolved after all of it: {resolved} of {len(view.rules)}")
     return {"paint": paint, "handler": handler}
 
 

@@ -95,7 +95,8 @@ TARGET_FLOOR, TARGET_MAX = 18, 34  # the target column's width range (longer nam
 ADDR_FLOOR, ADDR_MAX = 18, 43  # an address column's width range (an IPv6 /128 is 43 wide)
 MATCH_MIN = 28  # the matches column gets at least this much before targets and addresses do
 NARROW = 90  # narrower views fold prot/in→out/src/dst into the matches and drop the bytes
-FIT_ALL = 300  # chains up to this long are fitted whole; longer ones to the rows shown so far
+FIT_ALL = 100  # chains up to this long are fitted whole (resolving their specs: ~0.2 ms a
+# rule from iptables-save); longer ones to the rows shown so far, growing as more are shown
 HEAT_BG = ((60, 20, 0), (150, 50, 0))  # from faint to hot
 
 
