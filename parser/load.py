@@ -38,6 +38,7 @@ from parser.detect import (
 )
 from parser.diagnostics import LineMap, Reporter
 from parser.errors import LoadError, ParseError
+from parser.repair import RepairMap, Stage, stage_of_shifts
 from parser.save import parse_save
 from parser.specdump import parse_spec
 from ruleset.model import Diagnostic, Family, Ruleset, Severity
@@ -321,11 +322,46 @@ def _load(
     paused = gc.isenabled()
     gc.disable()  # building the model makes no garbage cycles; GC scans would cost ~25%
     lines = split_lines(text)
-    lines, linemap, notes = strip_prefixes(lines, path, boms="\ufeff" in text)
+    originals = lines
+    stages: list[Stage] = []
+    notes: list[Diagnostic] = []
+    widths: dict[int, tuple[int, int]] = {}
+    ansi = "\x1b" in text
+    if ansi or not text.isascii():  # cheap gates: clean dumps skip the character repairs
+        from parser.repair import repair_chars
+
+        lines, stage, notes, widths = repair_chars(lines, path, ansi=ansi,
+                                                   smart=not text.isascii())
+        if stage:
+            stages.append(stage)
+            text = "\n".join(lines)
+    lines, linemap, prefix_notes = strip_prefixes(lines, path, boms="\ufeff" in text)
+    notes += prefix_notes
+    if widths and linemap is not None:
+        widths = {i: (w - linemap.shifts.get(i + 1, 0), f) for i, (w, f) in widths.items()}
+    if stages:
+        if linemap is not None:
+            stages.append(stage_of_shifts(linemap.shifts))
+        linemap = RepairMap(originals, stages)
     if not any(ln.strip() for ln in lines):  # a byte order mark, bare `>` quote lines
         raise LoadError(path, "empty input: nothing to load")
+    family = detect_family(text)
     try:
-        rs = _load_lines(lines, path, strict, forced, detect_family(text), linemap)
+        try:
+            rs = _load_lines(lines, path, strict, forced, family, linemap)
+            failed: ParseError | None = None
+        except ParseError as exc:  # strict: the first error
+            failed, rs = exc, Ruleset(path=path)
+        if failed is not None or any(d.severity is Severity.ERROR for d in rs.diagnostics) or (
+                rs.family is not family and rs.format.startswith("iptables -L")):
+            # wrapped lines make errors at once (a continuation is no statement of its own),
+            # or, in a listing, rows without their opt column (read as ip6tables rows)
+            rejoined = _rejoin(lines, path, strict, forced, family, originals, linemap, widths)
+            if rejoined is not None:
+                rs, linemap, join_notes = rejoined
+                notes += join_notes
+            elif failed is not None:
+                raise failed
     except ParseError as exc:
         if linemap is None:
             raise
@@ -349,6 +385,31 @@ def _load(
     if resolve or strict:
         rs.resolve_all()
     return rs
+
+
+def _rejoin(
+    lines: list[str], path: str, strict: bool, forced: str | None, family: Family,
+    originals: list[str], linemap: LineMap | None, widths: dict[int, tuple[int, int]],
+) -> tuple[Ruleset, LineMap, list[Diagnostic]] | None:
+    """Load again with wrapped lines joined (None when there is nothing to join)."""
+    from parser.repair import join_wrapped
+
+    joined = join_wrapped(lines, path, forced, family, widths)
+    if joined is None:
+        return None
+    lines, stage, notes = joined
+    if isinstance(linemap, RepairMap):
+        stages = [*linemap.stages, stage]
+    elif linemap is not None:
+        stages = [stage_of_shifts(linemap.shifts), stage]
+    else:
+        stages = [stage]
+    repaired = RepairMap(originals, stages)
+    try:
+        rs = _load_lines(lines, path, strict, forced, family, repaired)
+    except ParseError as exc:
+        raise ParseError(repaired.fix(exc.diagnostic)) from None
+    return rs, repaired, notes
 
 
 def _load_lines(

@@ -13,9 +13,10 @@ original, with no error diagnostics:
 (b) CRLF line endings; (c) trailing spaces; (d) indented by 4 spaces and by a tab (a Markdown
     code block); (e) an e-mail quote `> ` on every line (and `> > `); (f) a shell prompt line
     before the dump and a bare one after it.
-(g) Long lines wrapped by a mail client or a terminal are NOT undone: a continuation line is
-    not cheaply told from garbage (`--comment "a b"` split anywhere), so it is reported as a bad
-    line, never joined silently (see test_a_wrapped_rule_line_is_reported).
+(g) Long lines wrapped by a mail client or a terminal, ANSI colours and smart punctuation are
+    repaired by parser/repair.py: see tests/parser/test_repair.py, which damages the same dumps
+    that way. A continuation that does not look like a wrap stays an error of its own
+    (test_a_wrapped_rule_line_is_reported).
 
 A Hypothesis property adds: garbage lines in place of random lines of a save dump are each
 reported at their own line number, and every untouched rule is still loaded.
@@ -241,13 +242,21 @@ def test_quote_prefix_strict_error_points_into_the_original() -> None:
 
 
 def test_a_wrapped_rule_line_is_reported() -> None:
-    """(g) is not undone: the continuation of a wrapped line is an error on its own line and
-    the rest of the dump still loads."""
+    """A rule line broken where no terminal or mail client would have broken it (its next
+    word fits in the widest line) is not joined: the continuation is an error on its own line
+    and the rest of the dump still loads. A real wrap is joined, with a warning."""
     text = ('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -m comment\n'
-            '--comment "ssh" -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n')
+            '--comment "ssh" -j ACCEPT\n-A INPUT -m comment --comment "the longest line of all" '
+            '-j DROP\nCOMMIT\n')
     rs = load_text(text, "wrapped.txt")
     assert [d.line for d in rs.errors] == [4]
     assert rs.rule_count == 2
+    wrapped = ('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -m comment\n'
+               '--comment "ssh" -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n')  # now the widest line
+    rs = load_text(wrapped, "wrapped.txt")
+    rs.resolve_all()
+    assert rs.errors == [] and rs.rule_count == 2
+    assert [(d.line, d.severity) for d in rs.diagnostics] == [(4, Severity.WARNING)]
 
 
 # --- garbage lines (Hypothesis) --------------------------------------------------------------
