@@ -10,6 +10,7 @@ from textual.widgets import Footer
 from tests.tui.rulesets import KUBE_AFTER, ROOT, load, neutron
 from tui.app import IptscopeApp, make_explorer
 from tui.explorer import Explorer
+from tui.screens.help import binding_rows
 from tui.screens.main import MainScreen
 from tui.screens.step import StepScreen
 from tui.session import PacketRequest
@@ -169,6 +170,7 @@ async def test_wrap_shows_whole_matches_under_the_matches_column(size: tuple[int
         view = main.query_one(RuleView)
         footer = main.query_one(Footer)
         assert any("Wrap" in str(k.render()) for k in footer.query("FooterKey"))
+        assert ("w", "Wrap", "MainScreen") in binding_rows(main)  # and in the ? list
         await pilot.press("w")
         await pilot.pause()
         assert view.wrap and app.wrap_rules
