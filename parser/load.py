@@ -24,7 +24,7 @@ import codecs
 import gc
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parser.detect import (
     LISTING,
@@ -38,10 +38,12 @@ from parser.detect import (
 )
 from parser.diagnostics import LineMap, Reporter
 from parser.errors import LoadError, ParseError
-from parser.repair import RepairMap, Stage, stage_of_shifts
 from parser.save import parse_save
 from parser.specdump import parse_spec
 from ruleset.model import Diagnostic, Family, Ruleset, Severity
+
+if TYPE_CHECKING:  # parser.repair is imported only when a paste needs repairing
+    from parser.repair import Stage
 
 KIND_NAMES = {SAVE: "iptables-save", SPEC: "iptables -S", LISTING: "iptables -L"}
 
@@ -340,6 +342,8 @@ def _load(
     if widths and linemap is not None:
         widths = {i: (w - linemap.shifts.get(i + 1, 0), f) for i, (w, f) in widths.items()}
     if stages:
+        from parser.repair import RepairMap, stage_of_shifts
+
         if linemap is not None:
             stages.append(stage_of_shifts(linemap.shifts))
         linemap = RepairMap(originals, stages)
@@ -392,7 +396,7 @@ def _rejoin(
     originals: list[str], linemap: LineMap | None, widths: dict[int, tuple[int, int]],
 ) -> tuple[Ruleset, LineMap, list[Diagnostic]] | None:
     """Load again with wrapped lines joined (None when there is nothing to join)."""
-    from parser.repair import join_wrapped
+    from parser.repair import RepairMap, join_wrapped, stage_of_shifts
 
     joined = join_wrapped(lines, path, forced, family, widths)
     if joined is None:
