@@ -285,6 +285,8 @@ async def test_search_marks_and_heat_show_when_wrapped() -> None:
         await pilot.pause()
         view = main.query_one(RuleView)
         assert "Δpkts" in _lines(view)[0]
+        widths = _widths(view)  # delta columns as wide as their figures (or titles)
+        assert widths["dpkts"] == len("Δpkts") and widths["dbytes"] == len("Δbytes")
         assert any("+" in line for line in _lines(view)[1:])  # growth shown
         view.set_marks({id(view.rules[1]): RowMark("»", "bold yellow")})
         await pilot.pause()

@@ -76,10 +76,10 @@ NUM = Column("num", "#", 1, right=True)
 PKTS = Column("pkts", "pkts", 4, right=True)
 BYTES = Column("bytes", "bytes", 5, right=True)
 DELTA_COLUMNS = (
-    Column("dpkts", "Δpkts", 8, right=True),
-    Column("dbytes", "Δbytes", 8, right=True),
+    Column("dpkts", "Δpkts", 5, right=True),
+    Column("dbytes", "Δbytes", 6, right=True),
 )
-RATE_COLUMNS = (Column("rate", "pkt/s", 8, right=True),)
+RATE_COLUMNS = (Column("rate", "pkt/s", 5, right=True),)
 TARGET = Column("target", "target", 6)
 PROT = Column("prot", "prot", 4)
 IFACE = Column("iface", "in→out", 6)
@@ -87,7 +87,8 @@ SOURCE = Column("source", "src", 3)
 DESTINATION = Column("destination", "dst", 3)
 MATCHES = Column("matches", "matches  /* comment */", 0)
 # The columns fitted to the chain's content (the rest have fixed widths).
-FITTED = ("num", "pkts", "bytes", "target", "prot", "iface", "source", "destination", "matches")
+FITTED = ("num", "pkts", "bytes", "dpkts", "dbytes", "rate", "target", "prot", "iface", "source",
+          "destination", "matches")
 # -p -s -d -i -o have columns of their own (unless folded into the matches at narrow widths).
 COLUMN_OPTIONS = frozenset({"-p", "-s", "-d", "-i", "-o"})
 ANY = "any"  # an address column without -s/-d (iptables -L says `anywhere`, -n `0.0.0.0/0`)
@@ -204,6 +205,21 @@ def cell_values(rule: Rule) -> dict[str, str]:
         "source": _opt_text(rule, "-s"),
         "destination": _opt_text(rule, "-d"),
     }
+
+
+def heat_values(heat: RowHeat | None) -> dict[str, str]:
+    """The delta columns of one rule: `+12`, `~+3K` (from rounded figures), `new`, `reset`."""
+    if heat is None:
+        return {"dpkts": "", "dbytes": "", "rate": ""}
+    if heat.note in ("new", "reset"):
+        dpkts, dbytes = heat.note, ""
+    else:
+        dpkts = ("+" if heat.packets else "") + human_count(heat.packets)
+        dbytes = ("+" if heat.bytes else "") + human_count(heat.bytes)
+        if heat.note == "~":
+            dpkts = "~" + dpkts
+    return {"dpkts": dpkts, "dbytes": dbytes,
+            "rate": f"{heat.rate:.1f}" if heat.rate is not None else ""}
 
 
 def _safe_values(rule: Rule, folded: bool) -> dict[str, str]:
@@ -488,6 +504,8 @@ class RuleView(ScrollView, can_focus=True):
             else:
                 values = _safe_values(rule, self.folded)
                 self._values[vkey] = (rule, values)
+            if self.heat is not None:  # the delta columns (not cached: polls change them)
+                values = {**values, **heat_values(self.heat.get(id(rule)))}
             for key in FITTED:
                 width = cell_len(values.get(key, ""))
                 if width > fit.get(key, 0):
@@ -754,17 +772,8 @@ class RuleView(ScrollView, can_focus=True):
         dim = self._style("rule-view--dim/partial")
         kind = target_kind(rule.target_name, rule.goto, self.chain_names)
         target_style = TARGET_STYLES.get(kind, Style())
-        if heat is not None:
-            if heat.note in ("new", "reset"):
-                values["dpkts"], values["dbytes"] = heat.note, ""
-            else:
-                values["dpkts"] = ("+" if heat.packets else "") + human_count(heat.packets)
-                values["dbytes"] = ("+" if heat.bytes else "") + human_count(heat.bytes)
-                if heat.note == "~":
-                    values["dpkts"] = "~" + values["dpkts"]
-            values["rate"] = f"{heat.rate:.1f}" if heat.rate is not None else ""
-        elif self.heat is not None:
-            values["dpkts"] = values["dbytes"] = values["rate"] = ""
+        if self.heat is not None:
+            values.update(heat_values(heat))
         segs: list[Segment] = []
         indent = 0
         matches_width = 0
