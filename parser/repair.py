@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from parser.detect import LISTING, detect_kind, line_kind, prompt_args
@@ -108,9 +109,13 @@ class _Notes:
         self.more: list[int] = []
         self.summary = ""
 
-    def add(self, line: int, col: int, message: str, text: str, summary: str) -> None:
+    def add(
+        self, line: int, col: int, message: Callable[[], str], text: str, summary: str
+    ) -> None:
+        """A note made by `message()` (called only for the first NOTE_LIMIT lines)."""
         if len(self.out) < NOTE_LIMIT:
-            self.out.append(Diagnostic(self.path, line, col, self.severity, message, text))
+            self.out.append(Diagnostic(self.path, line, col, self.severity, message(),
+                                       shown(text)))
         else:
             self.more.append(line)
             self.summary = summary
@@ -141,7 +146,9 @@ _SMART = frozenset(_DASHES) | frozenset("\u201c\u201d\u2018\u2019") | _SPACES
 # Options whose value is free text: their bare (unquoted) value word is never touched.
 _FREE_TEXT = frozenset({"--comment", "--log-prefix", "--nflog-prefix", "--ulog-prefix",
                         "--string", "--hex-string"})
+_FREE_LENGTHS = frozenset(len(w) for w in _FREE_TEXT)
 _OPT_CHARS = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+_WORD_REST = re.compile("[^ \t" + "".join(sorted(_SPACES)) + "]*")
 
 
 def repair_chars(
@@ -164,10 +171,8 @@ def repair_chars(
         if ansi and "\x1b" in line:
             text, src, count, first = _strip_ansi(line)
             if count:
-                escapes.add(i + 1, first + 1,
-                            f"removed {count} ANSI escape sequence{'s' if count > 1 else ''} "
-                            "(terminal colours: grep --color, less -R, a coloured prompt)",
-                            shown(line), "removed ANSI escape sequences")
+                escapes.add(i + 1, first + 1, partial(_ansi_message, count), line,
+                            "removed ANSI escape sequences")
         if smart and (carry is not None or (
                 not text.isascii() and not _SMART.isdisjoint(text))):
             fixed, src2, changes, carry = _fix_punctuation(text, carry)
@@ -176,7 +181,7 @@ def repair_chars(
                 carry, carried = None, 0
             if changes:
                 first_col = (src[src2[changes[0][0]]] if src else src2[changes[0][0]])
-                punct.add(i + 1, first_col + 1, _describe([c[1] for c in changes]), shown(line),
+                punct.add(i + 1, first_col + 1, partial(_describe, changes), line,
                           "replaced smart punctuation")
                 src = [src[k] for k in src2] if src else src2
                 # as it was on screen: a no-break space held words together
@@ -191,9 +196,15 @@ def repair_chars(
     return out, stage, escapes.done() + punct.done(), widths
 
 
-def _describe(changes: list[str]) -> str:
+def _ansi_message(count: int) -> str:
+    return (f"removed {count} ANSI escape sequence{'s' if count > 1 else ''} (terminal "
+            "colours: grep --color, less -R, a coloured prompt)")
+
+
+def _describe(changed: list[tuple[int, str]]) -> str:
     """`replaced 2 dashes (U+2013, U+2014) with option dashes (-A, --dport), ...` from the
     change keys of `_fix_punctuation` (`dash U+2013 -A`, `quote U+201C "`, `space U+00A0 `)."""
+    changes = [c[1] for c in changed]
     parts: list[str] = []
     for kind, plural, what in (("dash", "dashes", "option dashes"), ("quote", "quotes", ""),
                                ("space", "Unicode spaces", "spaces")):
@@ -256,16 +267,18 @@ def _fix_punctuation(
     n = len(line)
     i = 0
     word_start = True
-    prev_word = ""
-    word_begin = 0
+    word_begin = word_end = 0  # the last word in `out`
     chain_line = line.lstrip().startswith(":")
 
-    def emit(chars: str, at: int, what: str | None = None) -> None:
+    def emit(chars: str, at: int, what: str | None = None, copied: bool = False) -> None:
+        """Append `chars` made from `line[at]` (`copied`: `line[at:at + len(chars)]`)."""
         if what is not None:
             changes.append((len(out), what))
-        for ch in chars:
-            out.append(ch)
-            src.append(at)
+        out.extend(chars)
+        if copied:
+            src.extend(range(at, at + len(chars)))
+        else:
+            src.extend([at] * len(chars))
 
     if carry is not None:
         i, carry = _quoted_body(line, 0, _closer(line, 0, carry), carry, emit)
@@ -277,19 +290,19 @@ def _fix_punctuation(
             else:
                 emit(ch, i)
             if not word_start:
-                prev_word = "".join(out[word_begin:len(out) - 1])
+                word_end = len(out) - 1
             word_start = True
             i += 1
             continue
         if word_start:
+            free = word_end - word_begin in _FREE_LENGTHS and (
+                "".join(out[word_begin:word_end]) in _FREE_TEXT)
             word_begin = len(out)
             word_start = False
-            free = prev_word in _FREE_TEXT
             if line.startswith("/*", i):  # a listing's comment: kept up to `*/`
                 end = line.find("*/", i + 2)
                 end = n if end < 0 else end + 2
-                for k in range(i, end):
-                    emit(line[k], k)
+                emit(line[i:end], i, None, True)
                 i = end
                 continue
             if ch in _OPEN_QUOTES:
@@ -301,8 +314,7 @@ def _fix_punctuation(
                 j = i
                 while j < n and not (line[j].isspace() or line[j] in _SPACES):
                     j += 1
-                for k in range(i, j):
-                    emit(line[k], k)
+                emit(line[i:j], i, None, True)
                 i = j
                 continue
             if ch in _DASHES or (ch == "-" and i + 1 < n and line[i + 1] in _DASHES):
@@ -324,8 +336,11 @@ def _fix_punctuation(
                         emit(dash, i, f"dash {names} {dash}")
                         i = j
                         continue
-        emit(ch, i)
-        i += 1
+        m = _WORD_REST.match(line, i)  # the rest of the word: copied as it is
+        j = m.end() if m is not None and m.end() > i else i + 1
+        out.extend(line[i:j])
+        src.extend(range(i, j))
+        i = j
     src.append(n)
     return "".join(out), src, changes, carry
 
@@ -366,8 +381,7 @@ def _quoted_body(
     line: str, j: int, close: int, ascii_quote: str, emit: Callable[..., None]
 ) -> tuple[int, str | None]:
     end = len(line) if close < 0 else close
-    for k in range(j, end):
-        emit(line[k], k)
+    emit(line[j:end], j, None, True)
     if close < 0:
         return end, ascii_quote
     c = line[close]
@@ -472,15 +486,17 @@ def join_wrapped(
         for n, idx in enumerate(used):
             before = lines[pieces[n]]
             spaced = seps[n] != "" or before[-1:].isspace() or lines[idx][:1].isspace()
-            notes.add(idx + 1, 1,
-                      f"joined this line to line {start + 1}: a long line wrapped "
-                      f"{'at a space' if spaced else 'mid-word'} (after {sizes[pieces[n]]} "
-                      "columns)",
-                      shown(lines[idx]), "joined wrapped lines")
+            notes.add(idx + 1, 1, partial(_join_message, start + 1, spaced, sizes[pieces[n]]),
+                      lines[idx], "joined wrapped lines")
             out[idx] = ""
     if not stage:
         return None
     return out, stage, notes.done()
+
+
+def _join_message(line: int, spaced: bool, width: int) -> str:
+    return (f"joined this line to line {line}: a long line wrapped "
+            f"{'at a space' if spaced else 'mid-word'} (after {width} columns)")
 
 
 def _fits(prev: str, size: int, cont: str, width: int, first_width: int | None) -> bool:
