@@ -10,8 +10,12 @@ Pasted copies load as the original did: CRLF or CR line endings, trailing blanks
 whitespace, an e-mail quote (`> `) or a code block's indentation on every line (removed, with
 an info diagnostic; columns still point into the input), shell prompt lines around the dump
 (`root@node:~# iptables-save -c`, a bare `$`), byte order marks, UTF-16 with a BOM, a few NUL
-bytes (warned about on their lines) and bytes that are not UTF-8 (read as Latin-1). Lines that
-a mail client or terminal wrapped are not joined: each continuation is reported.
+bytes (warned about on their lines) and bytes that are not UTF-8 (read as Latin-1). Three more
+kinds of damage are repaired by `parser.repair`, each gated by a cheap check so that a clean
+dump pays nothing: ANSI colour sequences (removed), smart punctuation outside quoted text (en/em
+dashes as option dashes, curly quote delimiters, Unicode spaces) and lines wrapped by a terminal
+or a mail client (joined when the joined rule parses; looked for only when a first load has
+errors). Each repair is an info or warning diagnostic; columns still point into the input.
 
 Rules are browsable at once; their specs are parsed on first access (`Rule.spec`) or all at once
 with `Ruleset.resolve_all()` (or `resolve=True` here). Errors in a rule's words are reported
