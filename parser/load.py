@@ -336,8 +336,13 @@ def _load(
     if ansi or not text.isascii():  # cheap gates: clean dumps skip the character repairs
         from parser.repair import repair_chars
 
-        lines, stage, notes, widths = repair_chars(lines, path, ansi=ansi,
-                                                   smart=not text.isascii())
+        try:
+            lines, stage, notes, widths = repair_chars(lines, path, ansi=ansi,
+                                                       smart=not text.isascii())
+        except Exception as exc:  # a failed repair costs the repair only
+            stage = {}
+            notes = [Diagnostic(path, 1, 1, Severity.WARNING,
+                                f"internal error while repairing the paste: {exc!r}")]
         if stage:
             stages.append(stage)
             text = "\n".join(lines)
@@ -402,7 +407,10 @@ def _rejoin(
     """Load again with wrapped lines joined (None when there is nothing to join)."""
     from parser.repair import RepairMap, join_wrapped, stage_of_shifts
 
-    joined = join_wrapped(lines, path, forced, family, widths)
+    try:
+        joined = join_wrapped(lines, path, forced, family, widths)
+    except Exception:  # a failed repair costs the repair only: the first load stands
+        return None
     if joined is None:
         return None
     lines, stage, notes = joined
