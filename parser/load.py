@@ -414,6 +414,8 @@ def _rejoin(
     if joined is None:
         return None
     lines, stage, notes = joined
+    if linemap is not None:  # the notes show the lines as they were, escapes and all
+        notes = [linemap.fix(d) for d in notes]
     if isinstance(linemap, RepairMap):
         stages = [*linemap.stages, stage]
     elif linemap is not None:
