@@ -378,7 +378,7 @@ async def test_help_lists_every_binding_and_export_svg(tmp_path: Path) -> None:
         assert isinstance(app.screen, HelpScreen)
         text = " ".join(desc for _, desc, _ in app.screen.rows)
         for words in ("Follow jump", "Back", "Forward", "Refs", "Search", "Trace pkt", "Quit",
-                      "Rule detail", "Export SVG", "palette"):
+                      "Keys", "Rule detail", "Export SVG", "palette"):
             assert words in text
         # keys that do nothing now are listed too, and say so
         assert "Hottest  (not now)" in text and "Filter  (not now)" in text

@@ -92,7 +92,7 @@ async def test_stepping_through_kube_services_is_linear_and_in_order() -> None:
         assert step.stepper.cursor == len(step.stepper.history) - 1
 
 
-async def test_tree_groups_fifteen_thousand_endpoint_chains() -> None:
+async def test_tree_groups_fifteen_thousand_endpoint_chains_in_named_ranges() -> None:
     app = IptscopeApp(Explorer(load(KUBE_AFTER)))
     async with app.run_test(size=(160, 48)) as pilot:
         tree = app.screen.query_one(ChainTree)
@@ -102,10 +102,26 @@ async def test_tree_groups_fifteen_thousand_endpoint_chains() -> None:
         assert "15000 chains" in str(group.label)
         group.expand()
         await pilot.pause()
+        # 30 ranges of 500 names in order, each named by its first and last name
         subs = [str(n.label) for n in group.children]
-        assert len(subs) == 16 and subs[0].startswith("KUBE-SEP-0…")
+        assert len(subs) == 30
+        assert subs[0] == "KUBE-SEP-0000… – 086B…  500 chains", subs[0]
+        assert subs[-1].startswith("KUBE-SEP-F7B4… – FFFD"), subs[-1]
         main = app.screen
         assert isinstance(main, MainScreen)
         main.navigate("nat", "KUBE-SEP-0000523761D5D442")
         await pilot.pause()
-        assert tree.cursor_node is tree._node_index[("nat", None, "KUBE-SEP-0")]
+        first = group.children[0]
+        assert tree.cursor_node is first  # the range that holds it (not built: collapsed)
+        first.expand()
+        await pilot.pause()
+        names = [n.data.chain for n in first.children if n.data is not None]
+        assert len(names) == 500 and names == sorted(names)
+        main.navigate("nat", "KUBE-SEP-000935B5E5832EDE")
+        await pilot.pause()
+        assert tree.cursor_node is not None and tree.cursor_node.data is not None
+        assert tree.cursor_node.data.chain == "KUBE-SEP-000935B5E5832EDE"
+        first.collapse()
+        main.navigate("nat", "KUBE-SEP-0009BBACCB02C403")
+        await pilot.pause()
+        assert tree.cursor_node is first  # inside a collapsed range: the range

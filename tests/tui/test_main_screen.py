@@ -45,3 +45,20 @@ async def test_follow_jump_back_forward() -> None:
         await pilot.press("right_square_bracket")
         await pilot.pause()
         assert main.location.chain == "neutron-openvswi-FORWARD"
+
+
+def test_big_groups_split_into_ranges_named_by_their_first_and_last_names() -> None:
+    from ruleset.model import Chain
+    from tui.widgets.chain_tree import SPLIT_AT, split_ranges
+
+    names = [f"KUBE-SVC-{i:04X}{'AB' if i % 2 else 'CD'}" for i in range(0, 3 * SPLIT_AT)]
+    ranges = split_ranges("KUBE-SVC-", [Chain(n) for n in reversed(names)])
+    assert [len(part) for _, part in ranges] == [SPLIT_AT] * 3
+    assert [c.name for _, part in ranges for c in part] == sorted(names)  # in order
+    labels = [label for label, _ in ranges]
+    assert labels[0] == "KUBE-SVC-0000… – 01F3…", labels
+    assert labels[1] == "KUBE-SVC-01F4… – 03E7…", labels
+    for label, part in ranges:  # each end cut where it still tells it from its neighbours
+        head, _, tail = label.partition(" – ")
+        assert part[0].name.startswith(head.rstrip("…"))
+        assert part[-1].name.startswith("KUBE-SVC-" + tail.rstrip("…"))

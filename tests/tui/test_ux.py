@@ -294,3 +294,39 @@ async def test_next_hit_says_which_hit_it_is() -> None:
         await pilot.press("n")
         await pilot.pause()
         assert str(main.query_one("#status", Static).render()).split("hit ")[-1] != first
+
+
+async def test_delta_view_at_100_columns_keeps_help_and_the_state_in_view() -> None:
+    lab = ROOT / "samples" / "neutron" / "lab"
+    before, after = (load(lab / f"lab-nft-{w}.save-c.txt") for w in ("loaded", "dropped"))
+    after.path = "/var/tmp/a/rather/long/directory/name/for/the/dumps/lab-nft-dropped.save"
+    app = IptscopeApp(make_explorer([before, after], ["before", "after"], []))
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = _main(app)
+        main.navigate("filter", "neutron-openvswi-FORWARD")
+        await pilot.pause()
+        keys = {str(w.render()): w for w in main.query_one(Footer).query("FooterKey")}
+        for label in ("Keys", "Hottest", "Hide unchanged", "Quit"):
+            key = next(w for k, w in keys.items() if label in k)
+            assert key.region.right <= 100 - 12, label  # left of "▏^p palette"
+        await pilot.press("u")
+        await pilot.pause()
+        status = str(main.query_one("#status", Static).render())
+        # the path gave way to its name, and what is going on is all there
+        assert status.startswith(" lab-nft-dropped.save "), status
+        assert "delta:" in status and status.rstrip().endswith("[unchanged hidden]"), status
+        assert Text(status).cell_len <= 100
+    app = IptscopeApp(make_explorer([before, after], ["before", "after"], []))
+    async with app.run_test(size=(220, 30)) as pilot:  # room enough: the whole path
+        status = str(_main(app).query_one("#status", Static).render())
+        assert status.startswith(f" {after.path} "), status
+
+
+async def test_breadcrumb_counts_read_as_words() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 40)) as pilot:
+        main = _main(app)
+        main.navigate("filter", "neutron-openvswi-FORWARD")
+        await pilot.pause()
+        crumb = str(main.query_one("#breadcrumb", Static).render())
+        assert crumb.endswith("4 rules, 1 reference"), crumb

@@ -26,16 +26,18 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
     for node, bindings in chain:
         for binding in bindings:
             key = binding.key_display or app.get_key_display(binding)
-            if (key, binding.action) in seen or (binding.system and binding.action != (
+            action = binding.action.removeprefix("app.")  # a screen's `?` is the app's
+            if (key, action) in seen or (binding.system and binding.action != (
                     "app.command_palette")):
                 continue
-            seen.add((key, binding.action))
+            seen.add((key, action))
             where = "app" if node is app else type(node).__name__
             try:
                 state = app._check_action_state(binding.action, node)
             except Exception:
                 state = True
-            does = binding.description or binding.action
+            # the footer's short label, or the longer words of its tooltip
+            does = binding.tooltip or binding.description or binding.action
             rows.append((key, does + ("" if state else "  (not now)"), where))
     return rows
 

@@ -6,9 +6,11 @@ back/forward history, references, search with a filter-to-matches toggle, delta/
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -29,6 +31,11 @@ from tui.widgets.rule_view import RowMark, RuleView
 SEARCH_MARK = RowMark("»", "bold yellow")
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 rule`, `2 rules`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where the user is: a chain, the cursor in it, and the jumps taken to get there."""
@@ -41,6 +48,8 @@ class Location:
 
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
+        # `?` early in the footer: at 100 columns the later keys can be cut off, never it
+        Binding("question_mark", "app.help", "Keys", key_display="?"),
         Binding("backspace,alt+left", "back", "Back"),
         Binding("right_square_bracket,alt+right", "forward", "Forward", key_display="]",
                 show=False),
@@ -50,7 +59,8 @@ class MainScreen(Screen[None]):
         Binding("n", "next_hit", "Next hit", show=False),
         Binding("N", "previous_hit", "Prev hit", show=False),
         Binding("escape", "clear_search", "Clear", show=False),
-        Binding("t", "trace", "Trace pkt"),
+        Binding("t", "trace", "Trace",
+                tooltip="Trace pkt: step a packet rule by rule (prefilled from this rule)"),
         Binding("u", "toggle_unchanged", "Hide unchanged"),
         Binding("h", "hottest", "Hottest"),
         Binding("less_than_sign", "baseline(-1)", "Earlier baseline", key_display="<",
@@ -232,9 +242,9 @@ class MainScreen(Screen[None]):
             crumb.append(loc.chain, style="bold reverse")
             chain = self.explorer.chain(loc.table, loc.chain)
             if chain is not None:
-                what = f"policy {chain.policy}" if chain.builtin else (
-                    f"{len(self.explorer.graphs[loc.table].references(loc.chain))} references")
-                crumb.append(f"   {len(chain.rules)} rules, {what}", style="dim")
+                what = f"policy {chain.policy}" if chain.builtin else plural(
+                    len(self.explorer.graphs[loc.table].references(loc.chain)), "reference")
+                crumb.append(f"   {plural(len(chain.rules), 'rule')}, {what}", style="dim")
         self.query_one("#breadcrumb", Static).update(crumb, layout=False)
 
     def _update_detail(self, rule: Rule | None) -> None:
@@ -252,30 +262,44 @@ class MainScreen(Screen[None]):
         self._detail_rule = rule
 
     def update_status(self, extra: str = "") -> None:
+        """The file, its format and size, then what is going on (diagnostics, delta, search,
+        filters). Narrow screens shorten the path to its name, then leave out the format and
+        size, so that what is going on stays in view."""
         rs = self.explorer.ruleset
-        text = Text()
-        text.append(f" {rs.path} ", style="reverse")
-        text.append(f"  {rs.format}  {rs.family.value}  {len(rs.tables)} tables, "
-                    f"{rs.rule_count} rules")
+        about = Text(f"  {rs.format}  {rs.family.value}  {len(rs.tables)} tables, "
+                     f"{plural(rs.rule_count, 'rule')}")
+        state = Text()
         if rs.diagnostics:
-            text.append(f"  {len(rs.diagnostics)} diagnostics (D)", style="bold yellow")
+            state.append(f"  {len(rs.diagnostics)} diagnostics (D)", style="bold yellow")
         if self.explorer.load_errors:
-            text.append(f"  {len(self.explorer.load_errors)} files failed", style="bold red")
+            state.append(f"  {len(self.explorer.load_errors)} files failed", style="bold red")
         if self.explorer.delta_summary:
-            text.append("  " + self.explorer.delta_summary, style="bold")
+            state.append("  " + self.explorer.delta_summary, style="bold")
         if self.search_query is not None:
             q = self.search_query
-            found = f"  /{q.text}: {len(self.hits)} hits ({q.kind}; n/N next, f filter)"
-            text.append(found, style="yellow")
+            found = f"  /{q.text}: {plural(len(self.hits), 'hit')} ({q.kind}; n/N next, f filter)"
+            state.append(found, style="yellow")
             if self.filter_to_hits:
-                text.append(" [filtered]", style="bold yellow")
+                state.append(" [filtered]", style="bold yellow")
         if self.hide_unchanged:
-            text.append("  [unchanged hidden]", style="bold")
+            state.append("  [unchanged hidden]", style="bold")
         if extra:
-            text.append("  " + extra)
+            state.append("  " + extra)
+        width = self.size.width or self.app.size.width
+        path = rs.path
+        if cell_len(f" {path} ") + about.cell_len + state.cell_len > width:
+            path = os.path.basename(path) or path
+        text = Text(f" {path} ", style="reverse")
+        if cell_len(f" {path} ") + about.cell_len + state.cell_len <= width or not state:
+            text.append_text(about)
+        text.append_text(state)
         self.query_one("#status", Static).update(text, layout=False)
 
     # -- events --
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.query("#status"):
+            self.update_status()  # the path shortened or not for the new width
 
     @on(RuleView.RuleHighlighted, "#rules")
     def _rule_highlighted(self, event: RuleView.RuleHighlighted) -> None:

@@ -3,13 +3,15 @@ references; unreachable chains marked.
 
 Everything fills in lazily: a table's chains when it is expanded, and in big tables (kube-proxy's
 nat has 20,000 chains) user chains sharing a prefix (`KUBE-SEP-…`) are grouped under one node
-whose members are added in chunks when it is expanded.
+whose members are added in chunks when it is expanded. A group too big to list splits into
+ranges of names in order, each named by its first and last name (`KUBE-SEP-0000… – 0F3A…`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -20,7 +22,8 @@ from ruleset.graph import JumpGraph
 from ruleset.model import Chain, Ruleset, Table
 
 CHUNK = 200  # nodes added between yields to the event loop
-SPLIT_AT = 600  # a group with more members splits by the next character of their names
+SPLIT_AT = 500  # a group with more members splits into ranges of names
+RANGES_MAX = 32  # ranges per level (more members: the ranges split again when expanded)
 GROUP_AT = 200  # tables with more user chains than this group them by prefix
 GROUP_MIN = 20  # a prefix shared by at least this many chains becomes a group
 
@@ -31,7 +34,7 @@ class ChainRef:
 
     table: str
     chain: str | None = None
-    group: str | None = None
+    group: str | None = None  # the family prefix (`KUBE-SEP-`) or a range's label
 
 
 def table_label(table: Table) -> Text:
@@ -78,14 +81,62 @@ def fitted_width(ruleset: Ruleset, graphs: Mapping[str, JumpGraph]) -> int:
         widest = max(widest, label)
         graph = graphs[table.name] if len(table.chains) <= GROUP_AT else None
         users = [c for c in table.chains.values() if not c.builtin]
-        grouped = {c.name: len(item[1]) for item in group_chains(users)
-                   if isinstance(item, tuple) for c in item[1]}
+        grouped: dict[str, int] = {}
+        for item in group_chains(users):
+            if isinstance(item, tuple):
+                prefix, members = item
+                levels = _range_levels(len(members))
+                for chain in members:
+                    grouped[chain.name] = 1 + levels
+                if levels:  # the ranges' own labels, one level down
+                    for label, part in split_ranges(prefix, members):
+                        widest = max(widest, 4 + len(label) + 2 + len(f"{len(part)} chains"))
         for chain in table.chains.values():
             refs = len(graph.references(chain.name)) if graph is not None else None
-            members = grouped.get(chain.name)
-            depth = 1 if members is None else 2 if members <= SPLIT_AT else 3
+            depth = 1 + grouped.get(chain.name, 0)
             widest = max(widest, 2 * depth + _label_len(chain, refs))
     return max(24, min(WIDTH_CAP, widest + CHROME))
+
+
+def _range_levels(count: int) -> int:
+    """How many levels of ranges a group of `count` chains is shown through (0: listed)."""
+    levels = 0
+    while count > SPLIT_AT:
+        count = math.ceil(count / min(RANGES_MAX, math.ceil(count / SPLIT_AT)))
+        levels += 1
+    return levels
+
+
+def split_ranges(prefix: str, members: Sequence[Chain]) -> list[tuple[str, list[Chain]]]:
+    """A big group in ranges of names, in order, about equal in size (at most RANGES_MAX of
+    them), each labelled by its first and last name cut to what tells it from the ranges
+    around it: `KUBE-SEP-0000… – 0F3A…` (the prefix written once)."""
+    ordered = sorted(members, key=lambda c: c.name)
+    count = len(ordered)
+    parts = min(RANGES_MAX, math.ceil(count / SPLIT_AT))
+    size = math.ceil(count / parts)
+    out: list[tuple[str, list[Chain]]] = []
+    for start in range(0, count, size):
+        part = ordered[start:start + size]
+        first, last = part[0].name, part[-1].name
+        before = ordered[start - 1].name if start else ""
+        after = ordered[start + size].name if start + size < count else ""
+        cut = max(len(prefix) + 1, _shared(before, first) + 1, _shared(last, after) + 1)
+        label = first[:cut] + ("…" if len(first) > cut else "")
+        if first != last:
+            label += " – " + last[len(prefix):cut] + ("…" if len(last) > cut else "")
+        out.append((label, part))
+    return out
+
+
+def _shared(a: str, b: str) -> int:
+    """The length of the prefix two names share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def prefix_of(name: str) -> str:
@@ -137,6 +188,7 @@ class ChainTree(Tree[ChainRef]):
         self._node_index: dict[tuple[str, str | None, str | None], TreeNode[ChainRef]] = {}
         self._group_of: dict[tuple[str, str], str] = {}
         self._members: dict[tuple[str, str], list[Chain]] = {}
+        self._family: dict[tuple[str, str], str] = {}  # group key -> its family prefix
         self._populated: set[tuple[str, str | None]] = set()
 
     def show_ruleset(self, ruleset: Ruleset, graphs: Mapping[str, JumpGraph]) -> None:
@@ -147,6 +199,7 @@ class ChainTree(Tree[ChainRef]):
         self._node_index.clear()
         self._group_of.clear()
         self._members.clear()
+        self._family.clear()
         self._populated.clear()
         tables = ruleset.ordered_tables()
         for table in tables:
@@ -191,38 +244,37 @@ class ChainTree(Tree[ChainRef]):
             prefix, members = item
             self._add_group(node, table, prefix, members)
 
-    def _add_group(self, parent: TreeNode[ChainRef], table: Table, prefix: str,
-                   members: list[Chain]) -> None:
-        label = Text(prefix + "…", style="italic")
+    def _add_group(self, parent: TreeNode[ChainRef], table: Table, key: str,
+                   members: list[Chain], family: str | None = None) -> None:
+        """A group node: a family (`KUBE-SEP-…`, key = the prefix) or a range of one (key =
+        its label, `family` its prefix)."""
+        label = Text(key if family is not None else key + "…", style="italic")
         label.append(f"  {len(members)} chains", style="dim")
-        group = parent.add(label, ChainRef(table.name, None, prefix), expand=False)
+        group = parent.add(label, ChainRef(table.name, None, key), expand=False)
         group.add_leaf(Text("loading…", style="dim italic"))
-        self._node_index[(table.name, None, prefix)] = group
-        self._members[(table.name, prefix)] = members
+        self._node_index[(table.name, None, key)] = group
+        self._members[(table.name, key)] = members
+        self._family[(table.name, key)] = family if family is not None else key
         for member in members:
-            self._group_of[(table.name, member.name)] = prefix
+            self._group_of[(table.name, member.name)] = key
 
-    async def _populate_group(self, table: Table, prefix: str) -> None:
-        key = (table.name, prefix)
+    async def _populate_group(self, table: Table, group: str) -> None:
+        key = (table.name, group)
         if key in self._populated:
             return
         self._populated.add(key)
-        node = self._node_index[(table.name, None, prefix)]
+        node = self._node_index[(table.name, None, group)]
         placeholder = list(node.children)
         members = self._members[key]
         if len(members) > SPLIT_AT:
-            # 15,000 KUBE-SEP-… chains: one sub-group per next character (16 of ~940)
-            by_next: dict[str, list[Chain]] = {}
-            for chain in members:
-                sub = chain.name[:len(prefix) + 1]
-                by_next.setdefault(sub, []).append(chain)
+            # 15,000 KUBE-SEP-… chains: 30 ranges of 500 names, `KUBE-SEP-0000… – 0888…`
+            family = self._family[key]
             node.remove_children()
-            for sub, sub_members in sorted(by_next.items()):
-                if len(sub_members) == 1:
-                    self._add_chain(node, table, sub_members[0])
-                else:
-                    self._add_group(node, table, sub, sub_members)
+            for label, part in split_ranges(family, members):
+                self._add_group(node, table, label, part, family=family)
             return
+        if self._family.get(key, group) != group:  # a range: its names in order
+            members = sorted(members, key=lambda c: c.name)
         for start in range(0, len(members), CHUNK):
             for chain in members[start:start + CHUNK]:
                 self._add_chain(node, table, chain, before=placeholder[0] if placeholder else None)
@@ -250,9 +302,16 @@ class ChainTree(Tree[ChainRef]):
         if not table_node.is_expanded:
             table_node.expand()
         node = self._node_index.get((table, chain, None))
-        if node is None or (node.parent is not None and not node.parent.is_expanded):
-            prefix = self._group_of.get((table, chain))
-            node = self._node_index.get((table, None, prefix)) if prefix else None
+        if node is None:
+            group = self._group_of.get((table, chain))
+            node = self._node_index.get((table, None, group)) if group else None
+        # the outermost node on the way that is not inside a collapsed group
+        while node is not None and node.parent is not None and node.parent is not self.root:
+            outer = node.parent
+            if not all(n.is_expanded for n in _ancestors(outer, self.root)):
+                node = outer
+                continue
+            break
         if node is not None:
             self.move_cursor(node, animate=False)
 
@@ -271,3 +330,12 @@ class ChainTree(Tree[ChainRef]):
             if table is not None and chain is not None:
                 node.set_label(chain_label(chain, self.graphs[table_name],
                                            self._unreachable_of(table)))
+
+
+def _ancestors(node: TreeNode[ChainRef], root: TreeNode[ChainRef]) -> list[TreeNode[ChainRef]]:
+    """`node` and its parents up to (not including) the root."""
+    out = []
+    while node is not None and node is not root:
+        out.append(node)
+        node = node.parent  # type: ignore[assignment]
+    return out

@@ -280,7 +280,8 @@ class RuleView(ScrollView, can_focus=True):
         Binding("end,G", "last", "Last", show=False),
         Binding("left", "scroll_left", "Scroll left", show=False),
         Binding("right", "scroll_right", "Scroll right", show=False),
-        Binding("enter", "activate", "Follow jump"),
+        Binding("enter", "activate", "Follow",
+                tooltip="Follow jump: open the chain this rule jumps or goes to"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
