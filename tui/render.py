@@ -96,14 +96,16 @@ GENERIC_WORDS: dict[str, str] = {
 _GENERIC_ORDER = ("-p", "-s", "-d", "-i", "-o", "-f")
 
 def known_modules() -> frozenset[str]:
-    """Names of the match modules the stepper evaluates (the rest are "unknown modules")."""
-    from ruleset.matches import KNOWN_MODULES
+    """Names of the match modules iptscope knows: those the stepper evaluates, and those it
+    knows cannot be decided from a dump (`limit`: packet timing). The rest are "unknown
+    modules": kept whole, shown as written, UNKNOWN when stepping."""
+    from ruleset.matches import KNOWN_MODULES, UNDECIDABLE
 
-    return KNOWN_MODULES
+    return KNOWN_MODULES | frozenset(UNDECIDABLE)
 
 
 def unknown_modules(ruleset: Ruleset) -> list[str]:
-    """Sorted names of the match modules in `ruleset` the stepper does not evaluate."""
+    """Sorted names of the match modules in `ruleset` iptscope does not know."""
     return ruleset.unknown_modules(known_modules())
 
 
