@@ -205,6 +205,16 @@ def test_unknown_modules_uses_the_known_list() -> None:
     assert render.unknown_modules(demo_ruleset()) == ["frobnicate"]
 
 
+def test_undecidable_modules_are_not_unknown() -> None:
+    from parser.load import load_text
+
+    rs = load_text("*filter\n:INPUT ACCEPT [0:0]\n"
+                   "-A INPUT -p tcp -m limit --limit 5/min -j ACCEPT\n"
+                   "-A INPUT -m recent --rcheck --name x -j DROP\n"
+                   "-A INPUT -m frobnicate --frob 1 -j DROP\nCOMMIT\n", "x.save")
+    assert render.unknown_modules(rs) == ["frobnicate"]
+
+
 def test_empty_ruleset() -> None:
     rs = Ruleset(format="iptables-save", path="empty")
     assert plain(render.ruleset_listing(rs)) == "empty: iptables-save, ipv4\n\n"
