@@ -658,3 +658,42 @@ async def test_saving_a_new_session_never_overwrites_another(tmp_path: Path) -> 
         "iptscope-session-2.json", "iptscope-session.json"]
     saved = load_session(tmp_path / "iptscope-session-2.json")
     assert saved.done
+
+
+async def test_packet_form_names_the_field_to_fix_and_puts_the_cursor_there() -> None:
+    from textual.widgets import Label
+
+    from tui.screens.packet_form import FIELDS
+
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = main_of(app)
+        main.navigate("filter", "neutron-openvswi-sg-fallback")  # no addresses in the rule
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, PacketFormDialog)
+        # placeholders never look like values typed in (the seed story's were)
+        for _, _, placeholder in FIELDS:
+            assert "14.52.45" not in placeholder and "tap6746373c" not in placeholder
+        assert form.query_one("#src", Input).value == ""
+        form.query_one("#dst", Input).focus()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form
+        error = str(form.query_one("#form-error", Label).render())
+        assert error.startswith("source: required"), error
+        assert form.focused is form.query_one("#src", Input)
+        await pilot.press(*"10.0.0.5")
+        form.query_one("#dst", Input).value = "10.0.0.9"
+        form.query_one("#dport", Input).value = "http"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = str(form.query_one("#form-error", Label).render())
+        assert error == "dst port: 'http' is not a port number (0-65535)", error
+        assert form.focused is form.query_one("#dport", Input)
+        form.query_one("#dport", Input).value = "80"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, StepScreen)

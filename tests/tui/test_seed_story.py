@@ -77,3 +77,32 @@ async def test_seed_story() -> None:
         decided = step.stepper.trace().decided_by  # type: ignore[union-attr]
         assert decided is not None and (decided.chain, decided.position) == ("FORWARD", 1)
         assert decided.rule is not None and decided.rule.edited
+
+
+async def test_behind_the_question_the_walk_stands_at_the_rule_in_question() -> None:
+    from textual.widgets import Static
+
+    from tui.session import PacketRequest
+
+    app = IptscopeApp(Explorer(neutron()))
+    packet = PacketRequest(path="forward", proto="udp", src="14.52.45.2", sport="40000",
+                           dst="14.52.45.10", dport="50000", physdev_out="tap6746373c-01",
+                           bridged=True, state="NEW")
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(packet)
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, AssumeDialog)
+        rule = dialog.rule
+        # not the screen as it was before `c` (step 0, the first chain): the walk so far,
+        # in the chain of the rule asked about, with the cursor on it
+        assert step.shown == (rule.table_name, rule.chain_name)
+        view = step.query_one("#step-rules", RuleView)
+        assert view.current_rule is rule
+        assert "step 0" not in str(step.query_one("#step-packet", Static).render())
+        reasons = str(step.query_one("#step-reasons", Static).render())
+        assert "the walk is here" in reasons and "not visited" not in reasons

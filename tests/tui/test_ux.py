@@ -330,3 +330,20 @@ async def test_breadcrumb_counts_read_as_words() -> None:
         await pilot.pause()
         crumb = str(main.query_one("#breadcrumb", Static).render())
         assert crumb.endswith("4 rules, 1 reference"), crumb
+
+
+def test_the_routing_step_says_where_the_packet_goes_not_colon_routing() -> None:
+    from ruleset.matches import MATCH
+    from ruleset.packet import Packet
+    from ruleset.stepper import Step, StepKind
+    from ruleset.targets import Action
+    from tui.widgets.step_panes import log_text, step_title
+
+    packet = Packet.make("10.244.1.5", "10.244.107.25", "tcp", None, 5432)
+    route = Step(7, StepKind.ROUTE, "PREROUTING", "", "routing", None, None, MATCH, None, (),
+                 None, Action.CONTINUE, (), packet,
+                 note="routing: dst 10.244.107.25 is not local: FORWARD")
+    assert step_title(route) == "routing"
+    log = log_text([route]).plain
+    assert "■ routing: dst 10.244.107.25 is not local: FORWARD" in log
+    assert ":routing" not in log

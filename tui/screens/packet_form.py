@@ -15,23 +15,45 @@ from textual.widgets import Button, Checkbox, Input, Label, Select
 from ruleset.model import Rule
 from tui.session import PacketRequest, prefill_from_rule
 
+# Placeholders say what goes there ("e.g."), never a value that could pass for one typed in.
 FIELDS: tuple[tuple[str, str, str], ...] = (
     ("proto", "protocol", "tcp, udp, icmp…"),
-    ("src", "source", "14.52.45.2"),
-    ("sport", "src port", ""),
-    ("dst", "destination", "14.52.45.10"),
-    ("dport", "dst port", ""),
-    ("in_iface", "in iface", "eth0"),
-    ("out_iface", "out iface", ""),
-    ("physdev_in", "physdev in", "bridge port"),
-    ("physdev_out", "physdev out", "tap6746373c-01"),
-    ("mac_src", "source MAC", ""),
-    ("tcp_flags", "TCP flags", "SYN"),
-    ("icmp_type", "ICMP type", "8/0"),
-    ("mark", "mark", "0x0"),
+    ("src", "source", "required, e.g. 10.0.0.5"),
+    ("sport", "src port", "not set"),
+    ("dst", "destination", "required, e.g. 10.0.0.9"),
+    ("dport", "dst port", "not set"),
+    ("in_iface", "in iface", "not set, e.g. eth0"),
+    ("out_iface", "out iface", "not set, e.g. eth1"),
+    ("physdev_in", "physdev in", "not set: a bridge port"),
+    ("physdev_out", "physdev out", "not set: a bridge port"),
+    ("mac_src", "source MAC", "not set"),
+    ("tcp_flags", "TCP flags", "e.g. SYN"),
+    ("icmp_type", "ICMP type", "e.g. 8/0"),
+    ("mark", "mark", "0"),
 )
+LABELS = {name: label for name, label, _ in FIELDS}
 PATHS = ("input", "forward", "output")
 STATES = ("NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED")
+
+
+def field_problem(request: PacketRequest) -> tuple[str, str] | None:
+    """The first field the packet cannot be built from, and what is wrong with it, in the
+    form's own words (`source: required (an address, e.g. 10.0.0.5)`)."""
+    import ipaddress
+
+    for name in ("src", "dst"):
+        value = getattr(request, name).strip()
+        if not value:
+            return name, f"{LABELS[name]}: required (an address, e.g. 10.0.0.5)"
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            return name, f"{LABELS[name]}: {value!r} is not an IPv4 or IPv6 address"
+    for name in ("sport", "dport"):
+        value = getattr(request, name).strip()
+        if value and not (value.isdigit() and int(value) <= 65535):
+            return name, f"{LABELS[name]}: {value!r} is not a port number (0-65535)"
+    return None
 
 
 class PacketFormDialog(ModalScreen[PacketRequest | None]):
@@ -94,10 +116,17 @@ class PacketFormDialog(ModalScreen[PacketRequest | None]):
 
     def action_submit(self) -> None:
         request = self.read_form()
-        try:
-            request.to_packet()
-        except Exception as exc:  # the form says what is wrong, never crashes
-            self.query_one("#form-error", Label).update(f"Cannot build this packet: {exc}")
+        problem = field_problem(request)
+        if problem is None:
+            try:
+                request.to_packet()
+            except Exception as exc:  # the form says what is wrong, never crashes
+                problem = ("", f"Cannot build this packet: {exc}")
+        if problem is not None:
+            name, message = problem
+            self.query_one("#form-error", Label).update(message)
+            if name:
+                self.query_one(f"#{name}", Input).focus()  # where to type the fix
             return
         self.dismiss(request)
 

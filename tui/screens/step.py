@@ -228,6 +228,12 @@ class StepScreen(Screen[None]):
         rule = self.ruleset.tables[ref[0]].chains[ref[1]].rules[ref[2] - 1]
         from tui.screens.assume import AssumeDialog
 
+        # behind the question, the walk as it stands, with the rule in question under the
+        # cursor (not the screen as it was before `c`)
+        self.refresh_view()
+        view = self.query_one("#step-rules", RuleView)
+        if self.shown == (ref[0], ref[1]) and (index := view.index_of(rule)) is not None:
+            view.cursor = index
         self.app.push_screen(AssumeDialog(rule, self._unknown_reasons(rule)), self._chosen)
 
     def _unknown_reasons(self, rule: Rule) -> list[str]:
@@ -289,7 +295,11 @@ class StepScreen(Screen[None]):
             self.query_one("#step-reasons", Static).update(reasons_text(current))
             return
         visit = self._latest.get(id(rule))
-        if visit is not None:
+        if self.pending == (rule.table_name, rule.chain_name, rule.position):
+            text = Text(f"{rule.chain_name} #{rule.position}: the walk is here, and the dump "
+                        "cannot decide it: choose what to assume\n", style="bold yellow")
+            text.append(rule.text, style="italic dim")
+        elif visit is not None:
             text = reasons_text(visit)
             text.append("(an earlier step; the cursor is not the walk)", style="dim italic")
         else:

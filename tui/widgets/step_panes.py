@@ -62,6 +62,8 @@ def packet_now_text(step: Step | None, start: Any) -> Text:
 
 
 def step_title(step: Step) -> str:
+    if not step.table:  # the routing decision is no chain's: `routing`, not `:routing route`
+        return step.chain or step.kind.value
     if step.kind is StepKind.RULE:
         return f"{step.table}:{step.chain} #{step.position}"
     if step.kind is StepKind.POLICY:
@@ -161,6 +163,11 @@ def log_text(steps: list[Step], limit: int = 14) -> Text:
         else:
             mark, style = "↩" if step.kind is StepKind.RETURN else "■", "bold"
         text.append(f" {mark} ", style=style)
+        if step.kind is StepKind.ROUTE and step.note:  # where the packet goes from here
+            note = step.note
+            text.append(note if note.startswith("routing") else f"routing: {note}")
+            text.append("\n")
+            continue
         text.append(step_title(step))
         if step.taken is MATCH and step.target and step.kind is StepKind.RULE:
             text.append(f" → {step.target}", style="bold")
