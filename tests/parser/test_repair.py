@@ -30,48 +30,10 @@ from parser.errors import ParseError
 from parser.load import load_text
 from parser.repair import TERMINAL_WIDTHS, RepairMap
 from ruleset.model import Ruleset, Severity
-from ruleset.spec import spec_key
+from tests.parser.dumps import SAMPLES, Snapshot, dump_id, dumps, snapshot
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus"
-SAMPLES = REPO / "samples"
-
-
-def _dumps() -> list[Path]:
-    found: list[Path] = []
-    if CORPUS.is_dir():
-        found += sorted(p for p in CORPUS.glob("*/*")
-                        if p.is_file() and p.parent.name != "other" and p.suffix == ".txt")
-    found += sorted(SAMPLES.glob("neutron/*.txt"))
-    found += sorted(SAMPLES.glob("neutron/lab-seed*.save"))
-    found += sorted(p for p in SAMPLES.glob("neutron/lab/*") if p.is_file())
-    found += sorted(SAMPLES.glob("catalog/*.rules"))
-    found += sorted(p for p in SAMPLES.glob("deltas/*") if p.suffix == ".txt")
-    return found
-
-
-DUMPS = _dumps()
-Snapshot = list[tuple[object, ...]]
-
-
-def _id(path: Path) -> str:
-    return f"{path.parent.name}/{path.name}"
-
-
-def snapshot(rs: Ruleset) -> Snapshot:
-    out: Snapshot = [("family", rs.family.value)]
-    for table in rs.ordered_tables():
-        out.append(("table", table.name))
-        for chain in table.ordered_chains():
-            pc = chain.policy_counters
-            out.append(("chain", table.name, chain.name, chain.builtin, chain.policy,
-                        (pc.packets, pc.bytes) if pc else None))
-            for rule in chain.rules:
-                c = rule.counters
-                out.append(("rule", table.name, chain.name, rule.position, rule.target_name,
-                            rule.goto, (c.packets, c.bytes) if c else None,
-                            spec_key(rule.spec, rs.family)))
-    return out
+DUMPS = dumps(catalog=True)
+_id = dump_id
 
 
 def _load(text: str, name: str = "t", **kw: bool) -> Ruleset:
