@@ -106,3 +106,34 @@ async def test_behind_the_question_the_walk_stands_at_the_rule_in_question() -> 
         assert "step 0" not in str(step.query_one("#step-packet", Static).render())
         reasons = str(step.query_one("#step-reasons", Static).render())
         assert "the walk is here" in reasons and "not visited" not in reasons
+
+
+async def test_the_step_log_lists_what_fits_so_the_newest_step_is_in_view() -> None:
+    from textual.widgets import Static
+
+    from tui.session import PacketRequest
+    from tui.widgets.step_panes import stack_text
+
+    app = IptscopeApp(Explorer(neutron()))
+    packet = PacketRequest(path="forward", proto="udp", src="14.52.45.2", sport="40000",
+                           dst="14.52.45.10", dport="50000", physdev_out="tap6746373c-01",
+                           bridged=True, state="NEW")
+    async with app.run_test(size=(160, 36)) as pilot:
+        app.open_stepper(packet, assume="nomatch")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.pause()
+        assert step.verdict == "DROP"
+        side = step.query_one("#step-side")
+        log = str(step.query_one("#step-log", Static).render())
+        assert side.max_scroll_y == 0  # nothing below the fold
+        assert log.rstrip().endswith("filter:neutron-openvswi-sg-fallback #1 → DROP"), log
+        assert "earlier" in log  # the older steps made room
+        # the call stack never wraps a chain name onto a line of its own
+        current = step.current
+        narrow = stack_text(current, 30).plain.splitlines()
+        assert all(len(line) <= 30 for line in narrow), narrow
+        assert narrow[-1].endswith("neutron-openvswi-sg-fallback"), narrow

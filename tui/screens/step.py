@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -587,11 +587,14 @@ class StepScreen(Screen[None]):
                 view.cursor = index
         self.query_one("#step-packet", Static).update(packet_text(
             self.request.summary(), len(steps), self.edits), layout=False)
-        self.query_one("#step-stack", Static).update(stack_text(current))
-        self.query_one("#step-now", Static).update(
-            packet_text_now(current, self.packet))
-        self.query_one("#step-reasons", Static).update(reasons_text(current))
-        self.query_one("#step-log", Static).update(log_text(steps))
+        stack = self.query_one("#step-stack", Static)
+        shown = [stack_text(current, stack.content_region.width or None),
+                 packet_text_now(current, self.packet), reasons_text(current)]
+        for name, text in zip(("#step-stack", "#step-now", "#step-reasons"), shown,
+                              strict=True):
+            self.query_one(name, Static).update(text.copy())
+        limit = self._log_limit_for(steps, shown)
+        self.query_one("#step-log", Static).update(log_text(steps, limit))
         trace = self._trace_if_done()
         self.query_one("#step-verdict", Static).update(
             verdict_text(trace, self.message, self.stepper.walker.assumptions), layout=False)
@@ -600,6 +603,29 @@ class StepScreen(Screen[None]):
         if state != self._bindings_state:
             self._bindings_state = state
             self.refresh_bindings()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.stepper is not None and self.query("#step-stack"):
+            self.call_after_refresh(self.refresh_view)  # the stack and log fitted again
+
+    def _log_limit_for(self, steps: list[Step], others: list[Text]) -> int:
+        """The log's newest steps are the ones that matter: as many as fit under the other
+        panes (`others`, wrapped to the pane's width), so the last is never below the fold."""
+        side = self.query_one("#step-side")
+        width = side.scrollable_content_region.width
+        height = side.scrollable_content_region.height
+        if width <= 0 or height <= 0:  # not laid out yet
+            return LOG_MAX
+        console = self.app.console
+
+        def lines(text: Text) -> int:
+            return len(text.wrap(console, width)) + 1  # and the margin under it
+
+        room = height - sum(lines(t) for t in others)
+        for limit in range(min(LOG_MAX, len(steps)), LOG_MIN, -1):
+            if lines(log_text(steps, limit)) <= room:
+                return limit
+        return LOG_MIN
 
     def _first_chain(self) -> tuple[str, str]:
         from ruleset.paths import HOOK_TABLES, HOOKS
@@ -611,6 +637,9 @@ class StepScreen(Screen[None]):
                 if table in self.ruleset.tables and hook in self.ruleset.tables[table].chains:
                     return table, hook
         return ("filter", hooks[0])
+
+
+LOG_MAX, LOG_MIN = 14, 3  # steps the log lists at most / at least
 
 
 def packet_text_now(step: Step | None, start: Any) -> Text:

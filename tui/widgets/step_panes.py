@@ -25,7 +25,12 @@ def packet_text(summary: str, count: int, edits: list[str]) -> Text:
     return text
 
 
-def stack_text(step: Step | None) -> Text:
+def stack_text(step: Step | None, width: int | None = None) -> Text:
+    """The chains being walked, one a line, each indented under its caller; in `width` cells
+    the indentation gives way first, then the middle of the name (`neutro…-i6746373c-0`), so a
+    line never wraps with its name on the next."""
+    from tui.widgets.rule_view import elide_middle
+
     text = Text("Call stack", style="bold underline")
     text.append("\n")
     if step is None:
@@ -33,7 +38,12 @@ def stack_text(step: Step | None) -> Text:
         return text
     text.append(f"{step.hook} hook, {step.table} table\n", style="dim")
     for depth, name in enumerate(step.stack):
-        text.append("  " * depth + ("└ " if depth else "") + name + "\n")
+        indent = "  " * depth
+        mark = "└ " if depth else ""
+        if width is not None and len(indent) + len(mark) + len(name) > width:
+            indent = " " * max(0, min(len(indent), width - len(mark) - len(name)))
+            name = elide_middle(name, max(1, width - len(indent) - len(mark)))
+        text.append(indent + mark + name + "\n")
     return text
 
 
