@@ -125,3 +125,28 @@ async def test_tree_groups_fifteen_thousand_endpoint_chains_in_named_ranges() ->
         main.navigate("nat", "KUBE-SEP-0009BBACCB02C403")
         await pilot.pause()
         assert tree.cursor_node is first  # inside a collapsed range: the range
+
+
+async def test_references_of_a_chain_with_twenty_thousand_callers_open_at_once() -> None:
+    from textual.widgets import Label, OptionList
+
+    from tui.screens.references import REFS_SHOWN, ReferencesDialog
+
+    app = IptscopeApp(Explorer(load(KUBE_AFTER)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        main.navigate("nat", "KUBE-MARK-MASQ")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ReferencesDialog)
+        # 20,000 options took 4.5 s to build: the first 500, and the way to all of them
+        assert dialog.query_one(OptionList).option_count == REFS_SHOWN
+        title = str(dialog.query_one(Label).render())
+        assert title.startswith("20000 rules jump or go to KUBE-MARK-MASQ"), title
+        assert "/KUBE-MARK-MASQ finds every one" in title
+        await pilot.press("end", "enter")
+        await pilot.pause()
+        assert main.location is not None and main.location.chain.startswith("KUBE-")

@@ -347,3 +347,15 @@ def test_the_routing_step_says_where_the_packet_goes_not_colon_routing() -> None
     log = log_text([route]).plain
     assert "■ routing: dst 10.244.107.25 is not local: FORWARD" in log
     assert ":routing" not in log
+
+
+async def test_an_ip6tables_dump_says_ip6tables_and_counts_read_as_words() -> None:
+    from parser.load import load_text
+
+    ruleset = load_text("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::1/128 -j DROP\n"
+                        "COMMIT\n", "v6.save")
+    app = IptscopeApp(Explorer(ruleset))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        status = str(_main(app).query_one("#status", Static).render())
+        assert status.startswith(" v6.save   ip6tables-save  ipv6  1 table, 1 rule"), status

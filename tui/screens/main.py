@@ -266,7 +266,10 @@ class MainScreen(Screen[None]):
         filters). Narrow screens shorten the path to its name, then leave out the format and
         size, so that what is going on stays in view."""
         rs = self.explorer.ruleset
-        about = Text(f"  {rs.format}  {rs.family.value}  {len(rs.tables)} tables, "
+        fmt = rs.format
+        if rs.family.value == "ipv6" and fmt.startswith("iptables"):
+            fmt = "ip6" + fmt[2:]  # the model keeps the iptables spelling; the user's is ip6
+        about = Text(f"  {fmt}  {rs.family.value}  {plural(len(rs.tables), 'table')}, "
                      f"{plural(rs.rule_count, 'rule')}")
         state = Text()
         if rs.diagnostics:

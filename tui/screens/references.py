@@ -63,8 +63,15 @@ class RulePickerDialog(ModalScreen[Rule | None]):
         self.dismiss(None)
 
 
+REFS_SHOWN = 500  # a list of 20,000 (KUBE-MARK-MASQ's callers) took seconds to build
+
+
 class ReferencesDialog(RulePickerDialog):
     def __init__(self, chain: str, refs: list[Rule]) -> None:
-        title = (f"{len(refs)} rules jump or go to {chain} (Enter: go there)" if refs
+        count = f"{len(refs)} rule{'' if len(refs) == 1 else 's'}"
+        verb = "jumps or goes" if len(refs) == 1 else "jump or go"
+        title = (f"{count} {verb} to {chain} (Enter: go there)" if refs
                  else f"Nothing references {chain}.")
-        super().__init__(title, refs)
+        if len(refs) > REFS_SHOWN:
+            title += f"; the first {REFS_SHOWN} listed (/{chain} finds every one, n/N steps)"
+        super().__init__(title, refs[:REFS_SHOWN])
