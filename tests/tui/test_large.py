@@ -107,6 +107,7 @@ async def test_tree_groups_fifteen_thousand_endpoint_chains_in_named_ranges() ->
         assert len(subs) == 30
         assert subs[0] == "KUBE-SEP-0000… – 086B…  500 chains", subs[0]
         assert subs[-1].startswith("KUBE-SEP-F7B4… – FFFD"), subs[-1]
+        assert len({len(sub) for sub in subs}) == 1, subs  # they line up in a column
         main = app.screen
         assert isinstance(main, MainScreen)
         main.navigate("nat", "KUBE-SEP-0000523761D5D442")

@@ -109,19 +109,24 @@ def _range_levels(count: int) -> int:
 
 def split_ranges(prefix: str, members: Sequence[Chain]) -> list[tuple[str, list[Chain]]]:
     """A big group in ranges of names, in order, about equal in size (at most RANGES_MAX of
-    them), each labelled by its first and last name cut to what tells it from the ranges
-    around it: `KUBE-SEP-0000… – 0F3A…` (the prefix written once)."""
+    them), each labelled by its first and last name cut to what tells the ranges apart (the
+    same length for all): `KUBE-SEP-0000… – 0F3A…` (the prefix written once)."""
     ordered = sorted(members, key=lambda c: c.name)
     count = len(ordered)
     parts = min(RANGES_MAX, math.ceil(count / SPLIT_AT))
     size = math.ceil(count / parts)
-    out: list[tuple[str, list[Chain]]] = []
-    for start in range(0, count, size):
-        part = ordered[start:start + size]
-        first, last = part[0].name, part[-1].name
+    starts = range(0, count, size)
+    # one cut for all the ranges, so that their labels line up in a column
+    cut = len(prefix) + 1
+    for start in starts:
+        first, last = ordered[start].name, ordered[min(start + size, count) - 1].name
         before = ordered[start - 1].name if start else ""
         after = ordered[start + size].name if start + size < count else ""
-        cut = max(len(prefix) + 1, _shared(before, first) + 1, _shared(last, after) + 1)
+        cut = max(cut, _shared(before, first) + 1, _shared(last, after) + 1)
+    out: list[tuple[str, list[Chain]]] = []
+    for start in starts:
+        part = ordered[start:start + size]
+        first, last = part[0].name, part[-1].name
         label = first[:cut] + ("…" if len(first) > cut else "")
         if first != last:
             label += " – " + last[len(prefix):cut] + ("…" if len(last) > cut else "")
