@@ -697,3 +697,17 @@ async def test_packet_form_names_the_field_to_fix_and_puts_the_cursor_there() ->
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, StepScreen)
+
+
+async def test_help_lists_what_can_be_done_before_how_to_move() -> None:
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        does = [desc for _, desc, _ in app.screen.rows]
+        first = {d.split(":")[0].split("  ")[0] for d in does[:10]}
+        assert {"Back", "Refs", "Search", "Keys"} <= first, does[:10]
+        index = {d: i for i, d in reversed(list(enumerate(does)))}
+        for words in ("Back", "Quit", "Rule detail", "Export SVG"):
+            assert index[words] < index["Up"], words

@@ -92,6 +92,27 @@ async def test_stepping_through_kube_services_is_linear_and_in_order() -> None:
         assert step.stepper.cursor == len(step.stepper.history) - 1
 
 
+async def test_following_a_jump_shows_the_range_of_the_chain_in_the_tree() -> None:
+    app = IptscopeApp(Explorer(load(KUBE_AFTER)))
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        main.navigate("nat", "KUBE-SERVICES", cursor=1)
+        await pilot.pause()
+        await pilot.press("enter")  # into KUBE-SVC-BA9330A199496BC2
+        await pilot.pause()
+        tree = main.query_one(ChainTree)
+        node = tree.cursor_node
+        assert node is not None and node.data is not None
+        assert node.data.group is not None, node.label
+        label = str(node.label)
+        first, _, last = label.split("  ")[0].partition(" – ")
+        # the range's first and last names bracket the chain shown
+        assert first.rstrip("…") <= "KUBE-SVC-BA9330A199496BC2", label
+        assert "KUBE-SVC-BA9330A199496BC2"[:len("KUBE-SVC-") + len(last.rstrip("…"))] <= (
+            "KUBE-SVC-" + last.rstrip("…")), label
+
+
 async def test_tree_groups_fifteen_thousand_endpoint_chains_in_named_ranges() -> None:
     app = IptscopeApp(Explorer(load(KUBE_AFTER)))
     async with app.run_test(size=(160, 48)) as pilot:
@@ -110,10 +131,13 @@ async def test_tree_groups_fifteen_thousand_endpoint_chains_in_named_ranges() ->
         assert len({len(sub) for sub in subs}) == 1, subs  # they line up in a column
         main = app.screen
         assert isinstance(main, MainScreen)
+        group.collapse()
         main.navigate("nat", "KUBE-SEP-0000523761D5D442")
         await pilot.pause()
         first = group.children[0]
-        assert tree.cursor_node is first  # the range that holds it (not built: collapsed)
+        assert group.is_expanded  # where we are: the family opened down to the range ...
+        assert tree.cursor_node is first  # ... that holds it (its 500 chains not built)
+        assert not first.is_expanded and len(first.children) == 1
         first.expand()
         await pilot.pause()
         names = [n.data.chain for n in first.children if n.data is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.table import Table
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -14,9 +14,11 @@ from textual.widgets import Static
 
 def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
     """(key, what it does, where) for every binding of the focused widget, its screen and the
-    app, including those that do nothing right now (marked "not now")."""
+    app, including those that do nothing right now (marked "not now"): the footer's keys
+    first, then the screen's and app's others, then the focused widget's moving keys."""
     app = screen.app
     rows: list[tuple[str, str, str]] = []
+    ranked: list[tuple[int, tuple[str, str, str]]] = []
     seen: set[tuple[str, str]] = set()
     try:  # the whole chain (Textual 8.2.8), with each action's state
         chain = [(node, [b for _, b in bindings]) for node, bindings in
@@ -38,7 +40,11 @@ def binding_rows(screen: Screen[object]) -> list[tuple[str, str, str]]:
                 state = True
             # the footer's short label, or the longer words of its tooltip
             does = binding.tooltip or binding.description or binding.action
-            rows.append((key, does + ("" if state else "  (not now)"), where))
+            # what the footer offers first, then the screen's other keys, then moving about
+            rank = 0 if binding.show else 1 if isinstance(node, (Screen, App)) else 2
+            ranked.append((rank, (key, does + ("" if state else "  (not now)"), where)))
+    ranked.sort(key=lambda item: item[0])  # stable: each group keeps its order
+    rows.extend(row for _, row in ranked)
     return rows
 
 

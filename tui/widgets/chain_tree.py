@@ -263,6 +263,17 @@ class ChainTree(Tree[ChainRef]):
         for member in members:
             self._group_of[(table.name, member.name)] = key
 
+    def _split_group(self, table: Table, group: str) -> None:
+        """A group too big to list gets its ranges (15,000 KUBE-SEP-… chains: 30 ranges of
+        500 names, `KUBE-SEP-0000… – 086B…`): a few dozen nodes, cheap enough to do at once."""
+        key = (table.name, group)
+        self._populated.add(key)
+        node = self._node_index[(table.name, None, group)]
+        family = self._family[key]
+        node.remove_children()
+        for label, part in split_ranges(family, self._members[key]):
+            self._add_group(node, table, label, part, family=family)
+
     async def _populate_group(self, table: Table, group: str) -> None:
         key = (table.name, group)
         if key in self._populated:
@@ -272,11 +283,7 @@ class ChainTree(Tree[ChainRef]):
         placeholder = list(node.children)
         members = self._members[key]
         if len(members) > SPLIT_AT:
-            # 15,000 KUBE-SEP-… chains: 30 ranges of 500 names, `KUBE-SEP-0000… – 0888…`
-            family = self._family[key]
-            node.remove_children()
-            for label, part in split_ranges(family, members):
-                self._add_group(node, table, label, part, family=family)
+            self._split_group(table, group)
             return
         if self._family.get(key, group) != group:  # a range: its names in order
             members = sorted(members, key=lambda c: c.name)
@@ -298,26 +305,45 @@ class ChainTree(Tree[ChainRef]):
             await self._populate_group(table, data.group)
 
     def reveal(self, table: str, chain: str) -> None:
-        """Move the cursor to a chain's node, or to its (unexpanded) group: never thousands of
-        nodes are built just to show where we are."""
+        """Move the cursor to a chain's node, or to the range that holds it: a big family
+        opens down to its ranges (a few dozen nodes), but never thousands of chain nodes are
+        built just to show where we are."""
         if self.ruleset is None or table not in self.ruleset.tables:
             return
         self._populate_table(self.ruleset.tables[table])
-        table_node = self._node_index[(table, None, None)]
-        if not table_node.is_expanded:
-            table_node.expand()
         node = self._node_index.get((table, chain, None))
+        group = self._group_of.get((table, chain))
+        while group is not None and len(self._members[(table, group)]) > SPLIT_AT:
+            if (table, group) not in self._populated:
+                self._split_group(self.ruleset.tables[table], group)
+            inner = self._group_of.get((table, chain))
+            if inner == group:
+                break
+            group = inner
+        if node is None and group is not None:
+            node = self._node_index.get((table, None, group))
         if node is None:
-            group = self._group_of.get((table, chain))
-            node = self._node_index.get((table, None, group)) if group else None
-        # the outermost node on the way that is not inside a collapsed group
-        while node is not None and node.parent is not None and node.parent is not self.root:
-            outer = node.parent
-            if not all(n.is_expanded for n in _ancestors(outer, self.root)):
-                node = outer
+            return
+        changed = False
+        # open the table and the families on the way (a range only when the user opens it)
+        for outer in reversed(_ancestors(node.parent, self.root) if node.parent else []):
+            data = outer.data
+            if outer.is_expanded or data is None:
                 continue
-            break
-        if node is not None:
+            if data.group is None or len(self._members[(table, data.group)]) > SPLIT_AT:
+                outer.expand()
+                changed = True
+        # the outermost node on the way that is not inside a collapsed range
+        while node.parent is not None and node.parent is not self.root and not all(
+                n.is_expanded for n in _ancestors(node.parent, self.root)):
+            node = node.parent
+        if changed or node.line < 0:  # its line is known once the tree is drawn again
+            self.call_after_refresh(self._move_to, node)
+        else:
+            self.move_cursor(node, animate=False)
+
+    def _move_to(self, node: TreeNode[ChainRef]) -> None:
+        if node.tree is self:
             self.move_cursor(node, animate=False)
 
     def refresh_labels(self) -> None:
