@@ -62,3 +62,13 @@ def test_big_groups_split_into_ranges_named_by_their_first_and_last_names() -> N
         head, _, tail = label.partition(" – ")
         assert part[0].name.startswith(head.rstrip("…"))
         assert part[-1].name.startswith("KUBE-SVC-" + tail.rstrip("…"))
+
+
+def test_detail_pane_hint_says_what_i_shows() -> None:
+    from tests.tui.rulesets import neutron
+    from tui.widgets.rule_detail import detail_text
+
+    rule = neutron().tables["filter"].chains["INPUT"].rules[0]
+    head = detail_text(rule, compact=True).plain.splitlines()[0]
+    assert head.endswith("(i: full detail)"), head
+    assert "(i:" not in detail_text(rule).plain  # the full detail needs no hint

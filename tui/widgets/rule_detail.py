@@ -62,7 +62,7 @@ def detail_text(rule: Rule | None, *, chain_names: frozenset[str] | None = None,
     if rule.edited:
         out.append("   EDITED (what-if)", style="bold magenta")
     if compact:
-        out.append("   (i: all of it)", style="dim")
+        out.append("   (i: full detail)", style="dim")
     out.append("\n")
     out.append(rule.text or "(no original text)", style="italic")
     out.append("\n")
