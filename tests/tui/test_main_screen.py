@@ -72,3 +72,23 @@ def test_detail_pane_hint_says_what_i_shows() -> None:
     head = detail_text(rule, compact=True).plain.splitlines()[0]
     assert head.endswith("(i: full detail)"), head
     assert "(i:" not in detail_text(rule).plain  # the full detail needs no hint
+
+
+def test_table_labels_count_in_words() -> None:
+    from parser.load import load_text
+    from tui.widgets.chain_tree import table_label
+
+    ruleset = load_text("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j CT --notrack\n"
+                        "COMMIT\n", "raw.save")
+    assert table_label(ruleset.tables["raw"]).plain == "raw  1 chain, 1 rule"
+
+
+def test_rule_lists_leave_out_what_the_line_already_says() -> None:
+    from parser.load import load_text
+    from tui.screens.references import rule_option_text
+
+    ruleset = load_text("*nat\n:KUBE-SEP-A - [0:0]\n[348:187344] -A KUBE-SEP-A -s 10.0.0.1/32 "
+                        "-j KUBE-MARK-MASQ\nCOMMIT\n", "k.save")
+    rule = ruleset.tables["nat"].chains["KUBE-SEP-A"].rules[0]
+    text = rule_option_text(rule, "+332 pkts").plain
+    assert text == "nat:KUBE-SEP-A #1  +332 pkts  -s 10.0.0.1/32 -j KUBE-MARK-MASQ", text

@@ -21,8 +21,18 @@ def rule_option_text(rule: Rule, extra: str = "") -> Text:
     text.append(f" #{rule.position}  ", style="cyan")
     if extra:
         text.append(extra + "  ", style="bold yellow")
-    text.append(rule.text or (rule.target_name or ""), style="dim")
+    text.append(rule_words(rule), style="dim")
     return text
+
+
+def rule_words(rule: Rule) -> str:
+    """The rule's own words without what the line already says: `[p:b] -A CHAIN ` (counters
+    are in the extra, table:chain #n in front)."""
+    words = rule.text or (rule.target_name or "")
+    if words.startswith("["):
+        words = words.partition("] ")[2] or words
+    head = f"-A {rule.chain_name} "
+    return words[len(head):] if words.startswith(head) else words
 
 
 class RulePickerDialog(ModalScreen[Rule | None]):

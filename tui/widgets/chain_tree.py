@@ -37,9 +37,14 @@ class ChainRef:
     group: str | None = None  # the family prefix (`KUBE-SEP-`) or a range's label
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def table_label(table: Table) -> Text:
     label = Text(table.name, style="bold underline")
-    label.append(f"  {len(table.chains)} chains, {table.rule_count} rules", style="dim")
+    label.append(f"  {_plural(len(table.chains), 'chain')}, {_plural(table.rule_count, 'rule')}",
+                 style="dim")
     return label
 
 
@@ -76,8 +81,7 @@ def fitted_width(ruleset: Ruleset, graphs: Mapping[str, JumpGraph]) -> int:
     is built for it)."""
     widest = 0
     for table in ruleset.tables.values():
-        label = 2 + len(table.name) + 2 + len(
-            f"{len(table.chains)} chains, {table.rule_count} rules")
+        label = 2 + len(table_label(table))
         widest = max(widest, label)
         graph = graphs[table.name] if len(table.chains) <= GROUP_AT else None
         users = [c for c in table.chains.values() if not c.builtin]
