@@ -711,3 +711,22 @@ async def test_help_lists_what_can_be_done_before_how_to_move() -> None:
         index = {d: i for i, d in reversed(list(enumerate(does)))}
         for words in ("Back", "Quit", "Rule detail", "Export SVG"):
             assert index[words] < index["Up"], words
+
+
+async def test_packet_form_fits_100x30_with_its_message_and_buttons() -> None:
+    from textual.widgets import Button, Label
+
+    app = IptscopeApp(Explorer(neutron()))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, PacketFormDialog)
+        await pilot.press("enter")  # no source: refused, and the message must be seen
+        await pilot.pause()
+        error = form.query_one("#form-error", Label)
+        assert str(error.render()).startswith("source: required")
+        screen_area = form.region
+        for widget in (error, form.query_one("#step", Button), form.query_one("#cancel", Button)):
+            assert widget.region.height > 0 and screen_area.contains_region(widget.region), (
+                widget, widget.region)

@@ -57,19 +57,23 @@ def field_problem(request: PacketRequest) -> tuple[str, str] | None:
 
 
 class PacketFormDialog(ModalScreen[PacketRequest | None]):
+    # Compact fields (one line each, a blank line between rows): the whole form, its message
+    # and its buttons fit a 100x30 terminal (bordered fields took 45 lines).
     DEFAULT_CSS = """
     PacketFormDialog { align: center middle; }
     PacketFormDialog > Vertical {
-        width: 96; height: auto; max-height: 95%; border: thick $accent;
+        width: 96; height: auto; max-height: 100%; border: thick $accent;
         background: $surface; padding: 0 1;
     }
     PacketFormDialog Grid {
-        grid-size: 4; grid-columns: 13 1fr 13 1fr; grid-rows: 3; height: auto;
+        grid-size: 4; grid-columns: 13 1fr 13 1fr; grid-rows: 1; grid-gutter: 1 1;
+        height: auto; margin-bottom: 1;
     }
-    PacketFormDialog Grid Label { padding: 1 0 0 1; }
+    PacketFormDialog Grid Label { padding: 0 0 0 1; }
     PacketFormDialog #form-title { text-style: bold; padding: 0 0 1 0; }
-    PacketFormDialog #form-error { color: $error; height: auto; }
+    PacketFormDialog #form-error { color: $error; height: auto; margin-bottom: 1; }
     PacketFormDialog Horizontal { height: auto; align-horizontal: right; }
+    PacketFormDialog Button { margin-left: 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
@@ -87,20 +91,21 @@ class PacketFormDialog(ModalScreen[PacketRequest | None]):
             with Grid():
                 yield Label("path")
                 yield Select([(p, p) for p in PATHS], value=req.path, allow_blank=False,
-                             id="path")
+                             id="path", compact=True)
                 yield Label("state")
                 yield Select([(s, s) for s in STATES],
                              value=req.state if req.state in STATES else "NEW",
-                             allow_blank=False, id="state")
+                             allow_blank=False, id="state", compact=True)
                 for name, label, placeholder in FIELDS:
                     yield Label(label)
-                    yield Input(str(getattr(req, name)), placeholder=placeholder, id=name)
+                    yield Input(str(getattr(req, name)), placeholder=placeholder, id=name,
+                                compact=True)
                 yield Label("bridged")
-                yield Checkbox("br_netfilter", req.bridged, id="bridged")
+                yield Checkbox("br_netfilter", req.bridged, id="bridged", compact=True)
             yield Label("", id="form-error")
             with Horizontal():
-                yield Button("Step", variant="primary", id="step")
-                yield Button("Cancel", id="cancel")
+                yield Button("Step", variant="primary", id="step", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#src", Input).focus()
