@@ -359,3 +359,12 @@ async def test_an_ip6tables_dump_says_ip6tables_and_counts_read_as_words() -> No
         await pilot.pause()
         status = str(_main(app).query_one("#status", Static).render())
         assert status.startswith(" v6.save   ip6tables-save  ipv6  1 table, 1 rule"), status
+
+
+def test_stepping_header_puts_the_step_count_before_the_packet() -> None:
+    from tui.widgets.step_panes import packet_text
+
+    line = packet_text("forward: udp 14.52.45.2:40000 > 14.52.45.10:50000 physdev-out "
+                       "tap6746373c-01 bridged NEW", 13, ["-I FORWARD 1 -j ACCEPT"]).plain
+    assert line.startswith(" STEPPING   step 13  1 what-if edit   forward: udp"), line
+    assert len(line[:line.index("forward")]) < 40  # in view at any width

@@ -15,13 +15,15 @@ RESULT_WORD = {MATCH: "matched", NO_MATCH: "did not match", UNKNOWN: "UNKNOWN"}
 
 
 def packet_text(summary: str, count: int, edits: list[str]) -> Text:
+    """` STEPPING  step 13  1 what-if edit  forward: udp …`: what changes as you step comes
+    first, so a narrow screen cuts the end of the packet, not the step count."""
     text = Text()
     text.append(" STEPPING ", style="bold reverse")
-    text.append(f"  {summary}", style="bold")
-    text.append(f"   step {count}", style="dim")
+    text.append(f"  step {count}", style="dim")
     if edits:
-        text.append(f"   {len(edits)} what-if edit{'s' if len(edits) > 1 else ''}",
+        text.append(f"  {len(edits)} what-if edit{'s' if len(edits) > 1 else ''}",
                     style="bold magenta")
+    text.append(f"   {summary}", style="bold")
     return text
 
 
