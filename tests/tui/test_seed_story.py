@@ -137,3 +137,28 @@ async def test_the_step_log_lists_what_fits_so_the_newest_step_is_in_view() -> N
         narrow = stack_text(current, 30).plain.splitlines()
         assert all(len(line) <= 30 for line in narrow), narrow
         assert narrow[-1].endswith("neutron-openvswi-sg-fallback"), narrow
+
+
+async def test_c_says_it_is_running_before_the_run() -> None:
+    from textual.widgets import Static
+
+    from tui.session import PacketRequest
+
+    app = IptscopeApp(Explorer(neutron()))
+    packet = PacketRequest(path="forward", proto="udp", src="14.52.45.2", sport="40000",
+                           dst="14.52.45.10", dport="50000", physdev_out="tap6746373c-01",
+                           bridged=True, state="NEW")
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.open_stepper(packet, assume="nomatch")
+        await pilot.pause()
+        step = app.screen
+        assert isinstance(step, StepScreen)
+        step.action_continue()
+        verdict = step.query_one("#step-verdict", Static)
+        assert "running to the verdict" in str(verdict.render())
+        assert step.stepper is not None and step.stepper.cursor == -1  # not yet: drawn first
+        step.action_continue()  # a second c meanwhile changes nothing
+        await pilot.pause()
+        await pilot.pause()
+        assert step.verdict == "DROP" and "DROP" in str(verdict.render())
+        assert not step.running

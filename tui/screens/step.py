@@ -270,7 +270,7 @@ class StepScreen(Screen[None]):
         assert self.stepper is not None
         self.stepper.walker.overrides[ref] = result
         if self.running:
-            self.action_continue()
+            self._continue()
         else:
             self.action_step()
 
@@ -332,6 +332,18 @@ class StepScreen(Screen[None]):
         self.refresh_view()
 
     def action_continue(self) -> None:
+        """`c`: say so at once, then run (the first run over 5,000 rules takes a second:
+        the screen must not look frozen meanwhile)."""
+        assert self.stepper is not None
+        if self.running:
+            return  # already on its way
+        self.running = True
+        self.query_one("#step-verdict", Static).update(
+            Text(" running to the verdict or the next breakpoint… ", style="reverse"),
+            layout=False)
+        self.call_after_refresh(self._continue)
+
+    def _continue(self) -> None:
         assert self.stepper is not None
         self.message = ""
         self.running = True
@@ -393,7 +405,7 @@ class StepScreen(Screen[None]):
                 self.edits.append(part.strip())
         self._rebuild()
         self.running = True
-        self.action_continue()
+        self._continue()
         if self.stepper is not None and self.stepper.walker.done:
             self.message = (self.message or "") + f"  (after {len(self.edits)} what-if edits)"
         self.refresh_view()
