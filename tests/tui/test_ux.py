@@ -294,6 +294,12 @@ async def test_next_hit_says_which_hit_it_is() -> None:
         await pilot.press("n")
         await pilot.pause()
         assert str(main.query_one("#status", Static).render()).split("hit ")[-1] != first
+        # elsewhere, `hit 2/N` would be a stale claim: the search's summary stays, it goes
+        main.navigate("filter", "OUTPUT")
+        await pilot.pause()
+        status = str(main.query_one("#status", Static).render())
+        assert "/RETURN: " in status and not status.rstrip().endswith(f"/{len(main.hits)}")
+        assert " hit " not in status.split("f filter)")[-1], status
 
 
 async def test_delta_view_at_100_columns_keeps_help_and_the_state_in_view() -> None:

@@ -86,6 +86,7 @@ class MainScreen(Screen[None]):
         self.filter_to_hits = False
         self.hide_unchanged = False
         self._browsing = False  # the tree's cursor is showing chains as it moves
+        self._status_extra = ""  # `hit 2/5`, `line 86: …`: true only where it was said
 
     # -- layout --
 
@@ -149,6 +150,8 @@ class MainScreen(Screen[None]):
         return rules
 
     def _show(self, location: Location) -> None:
+        if self._status_extra and location != self.location:
+            self.update_status()  # `hit 2/5` or `line 86: …` was about where we were
         self.location = location
         view = self.query_one(RuleView)
         rules = self._visible_rules(location.table, location.chain)
@@ -288,6 +291,7 @@ class MainScreen(Screen[None]):
             state.append("  [unchanged hidden]", style="bold")
         if extra:
             state.append("  " + extra)
+        self._status_extra = extra
         width = self.size.width or self.app.size.width
         path = rs.path
         if cell_len(f" {path} ") + about.cell_len + state.cell_len > width:
