@@ -262,12 +262,44 @@ class _Plan:
 _CACHE_LIMIT = 4096
 
 
-def _opt_plans(options: Any, slot: int) -> tuple[tuple[_OptPlan, ...], int]:
+# Options that take exactly one word in every module and target that has them. A second word
+# after one of them is an error, never a second value: a copy truncated or re-wrapped by a
+# terminal (`--to-destination 192.16 8.1.1:22`, `--limit 25/s ec`) must not load as a rule
+# that means something else. (`--tcp-flags` and `--match-set` take two; unknown options any.)
+ONE_VALUE = frozenset({
+    "--dport", "--sport", "--destination-port", "--source-port", "--dports", "--sports",
+    "--ports", "--destination-ports", "--source-ports", "--icmp-type", "--icmpv6-type",
+    "--state", "--ctstate", "--ctproto", "--ctorigsrc", "--ctorigdst", "--ctreplsrc",
+    "--ctrepldst", "--ctorigsrcport", "--ctorigdstport", "--ctstatus", "--mac-source",
+    "--physdev-in", "--physdev-out", "--src-type", "--dst-type", "--src-range", "--dst-range",
+    "--length", "--limit", "--limit-burst", "--mark", "--comment", "--uid-owner",
+    "--gid-owner", "--to-destination", "--to-source", "--to-ports", "--to-port",
+    "--reject-with", "--log-prefix", "--log-level", "--set-mark", "--set-xmark",
+    "--and-mark", "--or-mark", "--xor-mark", "--queue-num", "--nflog-group", "--nflog-prefix",
+    "--on-port", "--on-ip", "--tproxy-mark", "--probability", "--every", "--packet",
+    "--mode", "--hitcount", "--seconds", "--ttl-eq", "--ttl-gt", "--ttl-lt", "--hl-eq",
+    "--set-dscp", "--set-dscp-class", "--dscp", "--dscp-class", "--pkt-type", "--zone",
+    "--helper", "--notrack", "--ctmask", "--nfmask", "--save-mark", "--restore-mark",
+})
+
+
+def _opt_plans(options: Any, slot: int, word: int | None = None
+               ) -> tuple[tuple[_OptPlan, ...], int]:
+    """Plans of options whose values start at `slot`; given `word` (the key index of the
+    first option's first word), an option of ONE_VALUE with more words raises there."""
     plans: list[_OptPlan] = []
     for opt in options:
         n = len(opt["values"])
         negated = bool(opt.get("neg")) or bool(opt.get("old_neg"))
-        plans.append((str(opt["name"]), negated, slot, slot + n))
+        name = str(opt["name"])
+        if word is not None:
+            first = word + (1 if opt.get("neg") else 0) + 1 + (1 if opt.get("old_neg") else 0)
+            if n > 1 and name in ONE_VALUE:
+                raise RuleSyntaxError(
+                    f"{name} takes one value: the word after it is left over (a line cut "
+                    "or wrapped by a terminal?)", -(first + 2))
+            word = first + n
+        plans.append((name, negated, slot, slot + n))
         slot += n
     return tuple(plans), slot
 
@@ -312,7 +344,7 @@ def _compile(key: tuple[str, ...]) -> _Plan:
             counters = (slot, slot + 1)
             slot += 2
         elif kind == "match":
-            opts, slot = _opt_plans(item["options"], slot)
+            opts, slot = _opt_plans(item["options"], slot, word + 2)
             current = list(opts)
             options_of[len(matches)] = current
             matches.append(_MatchPlan(str(item["module"]), (), {}))
@@ -321,11 +353,11 @@ def _compile(key: tuple[str, ...]) -> _Plan:
                 raise RuleSyntaxError("more than one -j/-g target", -(word + 1))
             goto = str(item["kw"]) in ("-g", "--goto")
             target_slot = slot
-            opts, slot = _opt_plans(item["options"], slot + 1)
+            opts, slot = _opt_plans(item["options"], slot + 1, word + 2)
             target_options.extend(opts)
             current = target_options
         else:  # a loose option: the last block's, else the implicit protocol module's
-            (opt_plan,), slot = _opt_plans([item], slot)
+            (opt_plan,), slot = _opt_plans([item], slot, word)
             if current is None:
                 if first_loose is None:
                     first_loose = (opt_plan[0], word + (1 if item.get("neg") else 0))

@@ -174,6 +174,14 @@ def test_render_round_trip_on_save_words() -> None:
         ('-m comment --comment "cut', 22, "unterminated"),
         ("! ! -s x", 1, "'!' must be followed"),
         ("-s 1.2.3.4 ! -j ACCEPT", 12, "'!' must be followed"),
+        # A second word after a one-value option is an error, never a second value (the
+        # openwrt capture in the corpus has lines cut by a terminal like these).
+        ("-p tcp --dport 22 23 -j ACCEPT", 19, "--dport takes one value"),
+        ("-p tcp -m tcp ! --dport 22 23", 28, "--dport takes one value"),
+        ("-p tcp -m tcp --dport ! 22 23", 28, "--dport takes one value"),
+        ("-j DNAT --to-destination 192.16 8.1.1:22", 33, "--to-destination takes one value"),
+        ("-m limit --limit 25/s ec --limit-burst 50", 23, "--limit takes one value"),
+        ("-m conntrack --ctstate DN AT -j ACCEPT", 27, "--ctstate takes one value"),
     ],
 )
 def test_errors_have_columns(text: str, col: int, message: str) -> None:
@@ -182,6 +190,16 @@ def test_errors_have_columns(text: str, col: int, message: str) -> None:
     d = info.value.diagnostic
     assert (d.line, d.col) == (1, col), pp.testing.with_line_numbers(text) + d.one_line
     assert message in d.message
+
+
+@pytest.mark.parametrize("text", [
+    "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j DROP",
+    "-m set --match-set kube src,dst -j ACCEPT",
+    "-m frobnicate --frob 1 2 3 -j ACCEPT",  # unknown options keep every word
+    '-m comment --comment "two words" -j ACCEPT',
+])
+def test_options_that_take_several_words_keep_them(text: str) -> None:
+    assert render_spec(parse_rule_args(text)) == text
 
 
 def test_errors_from_save_text_have_columns_in_the_line() -> None:
