@@ -359,6 +359,9 @@ def _load(
     if not any(ln.strip() for ln in lines):  # a byte order mark, bare `>` quote lines
         raise LoadError(path, "empty input: nothing to load")
     family = detect_family(text)
+    if "        " in text:  # cheap gate: iptables-save never writes a run of spaces
+        lines, linemap, pad_notes = _unpad(lines, path, forced, family, originals, linemap)
+        notes += pad_notes
     try:
         try:
             rs = _load_lines(lines, path, strict, forced, family, linemap)
@@ -398,6 +401,32 @@ def _load(
     if resolve or strict:
         rs.resolve_all()
     return rs
+
+
+def _unpad(
+    lines: list[str], path: str, forced: str | None, family: Family, originals: list[str],
+    linemap: LineMap | None,
+) -> tuple[list[str], LineMap | None, list[Diagnostic]]:
+    """The lines with screen-capture padding removed from mid-word wraps (see
+    parser.repair.unpad), the line map through that stage too, and a warning per line."""
+    from parser.repair import RepairMap, stage_of_shifts, unpad
+
+    try:
+        found = unpad(lines, path, forced, family)
+    except Exception:  # a failed repair costs the repair only
+        return lines, linemap, []
+    if found is None:
+        return lines, linemap, []
+    new_lines, stage, notes = found
+    if linemap is not None:
+        notes = [linemap.fix(d) for d in notes]
+    if isinstance(linemap, RepairMap):
+        stages = [*linemap.stages, stage]
+    elif linemap is not None:
+        stages = [stage_of_shifts(linemap.shifts), stage]
+    else:
+        stages = [stage]
+    return new_lines, RepairMap(originals, stages), notes
 
 
 def _rejoin(

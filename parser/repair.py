@@ -13,6 +13,8 @@ Three kinds of damage that used to be reported as errors are undone here, mechan
   which a terminal-wrapped line at exactly the wrap width tells) when the joined line parses;
   otherwise nothing is joined and the lines stay errors. Continuation lines are left blank, so
   line numbers of everything else are unchanged.
+- Lines a screen capture wrapped and padded with spaces to the next row (`-j ACC<spaces>EPT`):
+  the padding is removed where the rule only parses that way (the wrap was mid-word).
 
 Every change is an info (characters) or warning (joins) `Diagnostic` naming FILE:LINE:COL in
 the input as it was, and `RepairMap` moves the columns of later diagnostics back into the
@@ -38,6 +40,7 @@ if TYPE_CHECKING:  # parser.listing (and pyparsing) only load when a listing is 
 
 __all__ = [
     "TERMINAL_WIDTHS", "RepairMap", "Stage", "join_wrapped", "repair_chars", "stage_of_shifts",
+    "unpad",
 ]
 
 # (first column in the repaired line, line in the stage's input, its column): 0-based. A column
@@ -837,3 +840,47 @@ def _listing_checker(
         return joined
 
     return row_score
+
+
+# --- padded wraps -------------------------------------------------------------------------
+
+_PAD = re.compile(r"(?<=\S) {8,}(?=\S)")  # a screen capture's padding where a line wrapped
+
+
+def unpad(
+    lines: list[str], path: str, forced: str | None, family: Family,
+) -> tuple[list[str], Stage, list[Diagnostic]] | None:
+    """Rule lines of a save or -S dump in which a screen capture padded a wrap with spaces
+    (`-j ACC<spaces>EPT`, `--to-destination 192.16<spaces>8.1.1:22`): the padding removed
+    where the line only parses that way, i.e. the wrap was mid-word. Where the line parses
+    with a space there, the loader's whitespace splitting already reads it right. None when
+    nothing was changed. Listings are left alone: their columns are padded by design."""
+    if (forced or detect_kind(lines, 0)) == LISTING:
+        return None
+    out = list(lines)
+    stage: Stage = {}
+    notes = _Notes(path, Severity.WARNING)
+    for i, line in enumerate(lines):
+        if "        " not in line or _RULE_HEAD.match(line) is None:
+            continue
+        pads = [m for m in _PAD.finditer(line) if not _open_quote(line[:m.start()])]
+        if len(pads) != 1:
+            continue
+        start, end = pads[0].span()
+        glued = line[:start] + line[end:]
+        spaced_score = _rule_score(line[:start] + " " + line[end:], family)
+        glued_score = _rule_score(glued, family)
+        if glued_score is None or (spaced_score is not None and spaced_score <= glued_score):
+            continue
+        out[i] = glued
+        stage[i] = [(0, i, 0), (start, i, end)]
+        notes.add(i + 1, start + 1, partial(_unpad_message, start), line,
+                  "removed screen-capture padding")
+    if not stage:
+        return None
+    return out, stage, notes.done()
+
+
+def _unpad_message(width: int) -> str:
+    return (f"removed the spaces a screen capture put where this line wrapped mid-word "
+            f"(after {width} columns)")

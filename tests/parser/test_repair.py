@@ -30,7 +30,8 @@ from parser.errors import ParseError
 from parser.load import load_text
 from parser.repair import TERMINAL_WIDTHS, RepairMap
 from ruleset.model import Ruleset, Severity
-from tests.parser.dumps import SAMPLES, Snapshot, dump_id, dumps, snapshot
+from ruleset.spec import render_spec
+from tests.parser.dumps import CORPUS, SAMPLES, Snapshot, dump_id, dumps, snapshot
 
 DUMPS = dumps(catalog=True)
 _id = dump_id
@@ -423,3 +424,60 @@ def test_wrapped_rules_load_as_the_original(
     rs = _load(damaged, "h.txt")
     assert _errors(rs) == []
     assert snapshot(rs) == want
+
+
+# --- screen-capture padding -------------------------------------------------------------------
+
+OPENWRT = CORPUS / "other" / "openwrt-ticket18787-broken-capture.txt"
+
+
+def test_the_openwrt_screen_capture_loads_whole() -> None:
+    # Lines cut at 80 columns and padded with spaces to the next row (SOURCES.md): every one
+    # of its 65 rules loads, the mid-word wraps glued, the at-a-space ones read as they are.
+    if not OPENWRT.is_file():
+        pytest.skip("corpus not available")
+    rs = _load(OPENWRT.read_text(encoding="utf-8"), "openwrt.txt")
+    assert _errors(rs) == []
+    specs = {r.line: render_spec(r.spec) for r in rs.rules()}
+    assert len(specs) == 65
+    assert specs[24].endswith("-j DNAT --to-destination 192.168.1.1:22")
+    assert specs[86].endswith("--ctstate NEW -j ACCEPT")
+    assert "--limit 25/sec --limit-burst 50" in specs[103]
+    assert specs[121].endswith("--ctstate DNAT -j ACCEPT")  # wrapped at a space: unchanged
+    pads = [d for d in rs.diagnostics if "screen capture" in d.message]
+    assert (pads[0].line, pads[0].col) == (24, 81)
+
+
+def _padded(head: str, tail: str, width: int = 80) -> str:
+    return head + " " * (width + 40 - len(head)) + tail
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    (_padded("-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -m comment --comment x -j ACC",
+             "EPT"), "-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -m comment --comment x"
+             " -j ACCEPT"),
+    (_padded("-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -m comment --comment x -j",
+             "ACCEPT"), "-A INPUT -s 10.0.0.0/8 -p tcp -m tcp --dport 22 -m comment --comment x"
+             " -j ACCEPT"),
+])
+def test_padding_is_glued_only_where_the_line_needs_it(line: str, want: str) -> None:
+    rs = _load(f"*filter\n:INPUT ACCEPT [0:0]\n{line}\nCOMMIT\n", "p.save")
+    assert _errors(rs) == []
+    (rule,) = rs.rules()
+    assert "-A INPUT " + render_spec(rule.spec) == want
+
+
+def test_padding_inside_a_quoted_comment_is_kept() -> None:
+    comment = "a" * 40 + " " * 12 + "b"
+    rs = _load(f'*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment "{comment}" -j '
+               'ACCEPT\nCOMMIT\n', "q.save")
+    assert _errors(rs) == [] and not [d for d in rs.diagnostics if "screen" in d.message]
+    (rule,) = rs.rules()
+    assert rule.spec.matches[0].options[0].values == (comment,)
+
+
+def test_a_listing_keeps_its_column_padding() -> None:
+    text = (SAMPLES / "neutron" / "iptables-L-vn-line-numbers.txt").read_text()
+    padded = text.replace(" all ", " all" + " " * 10, 3)
+    rs = _load(padded, "l.txt")
+    assert not [d for d in rs.diagnostics if "screen" in d.message]
