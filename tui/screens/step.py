@@ -4,21 +4,27 @@ The walk is `ruleset.stepper.Stepper`'s; what-if edits are `ruleset.whatif`'s an
 suggestion `ruleset.suggest`'s. This screen only shows them and routes keys:
 n/space step, b back, c continue (to a breakpoint or the verdict), x breakpoint, : what-if,
 s suggestion, a the UNKNOWN choice again, e edits as commands, m trace as Markdown.
+
+Runs (`c`, and the re-step after a what-if edit) go in a thread worker, one step at a time,
+so the keys stay alive: Esc stops the run at the step it reached, the other stepping keys
+wait for it; an UNKNOWN that needs a choice comes back to the UI thread, which asks.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
 from ruleset.matches import MATCH, NO_MATCH, UNKNOWN, Result
 from ruleset.model import Chain, Rule, Ruleset
@@ -123,6 +129,9 @@ class StepScreen(Screen[None]):
         self.notes = notes
         self.pending: RuleRef | None = None  # an UNKNOWN rule waiting for the user's choice
         self.running = False  # `c` was pressed: go on after the choice
+        self.busy = False  # a run is in its worker (keys other than Esc/q wait)
+        self._run_token = 0  # the run whose result is wanted (older deliveries are dropped)
+        self._after_run = ""  # said after the run's own message (what-if edits)
         self.shown: tuple[str, str] | None = None
         self.message = ""
         self.suggestion: Any = None
@@ -196,12 +205,6 @@ class StepScreen(Screen[None]):
     def _step_once(self) -> Step | None:
         assert self.stepper is not None
         return self.stepper.step()
-
-    def _run(self) -> Step | None:
-        """To the next breakpoint (returned) or the verdict (None); NeedChoice propagates."""
-        stepper = self.stepper
-        assert stepper is not None
-        return stepper.run()
 
     def _replay(self, count: int, *, finish: bool = False) -> None:
         """Step forward to where we were (after a what-if edit or a resumed session); `finish`:
@@ -332,34 +335,75 @@ class StepScreen(Screen[None]):
         self.refresh_view()
 
     def action_continue(self) -> None:
-        """`c`: say so at once, then run (the first run over 5,000 rules takes a second:
-        the screen must not look frozen meanwhile)."""
+        """`c`: run to the next breakpoint or the verdict, in a worker (the first run over
+        5,000 rules takes a second: the keys stay alive, Esc stops it)."""
         assert self.stepper is not None
-        if self.running:
+        if self.running or self.busy:
             return  # already on its way
         self.running = True
-        self.query_one("#step-verdict", Static).update(
-            Text(" running to the verdict or the next breakpoint… ", style="reverse"),
-            layout=False)
-        self.call_after_refresh(self._continue)
+        self._continue()
 
     def _continue(self) -> None:
+        """Start the run (the screen says so at once); its end comes back in _run_ended."""
         assert self.stepper is not None
         self.message = ""
         self.running = True
+        self.busy = True
+        self._run_token += 1
+        self.query_one("#step-verdict", Static).update(
+            Text(" running to the verdict or the next breakpoint… (Esc stops) ",
+                 style="reverse"), layout=False)
+        self.refresh_bindings()
+        self._run_steps(self.stepper, self._run_token)
+
+    @work(thread=True, exclusive=True, group="step-run", exit_on_error=False,
+          description="stepping to the verdict or the next breakpoint")
+    def _run_steps(self, stepper: Stepper, token: int) -> None:
+        """One step at a time (the cursor is always on a step handed out), polling for Esc
+        between steps; never touches a widget: the end goes through this screen's own queue
+        (call_later is thread-safe and drops it once the screen is closing; see live.py)."""
+        worker = get_current_worker()
+        outcome: RunOutcome
         try:
-            hit = self._run()
+            outcome = run_steps(stepper, lambda: worker.is_cancelled)
         except NeedChoice:
-            self._need_choice()
-            return
-        except Exception as exc:  # the engine could not go on: say so, never crash
-            self.running = False
-            self._engine_failed(exc)
+            outcome = ("choice", None)
+        except Exception as exc:  # the engine could not go on: said on the UI thread
+            outcome = ("failed", exc)
+        self.call_later(self._run_ended, stepper, token, outcome)
+
+    def _run_ended(self, stepper: Stepper, token: int, outcome: RunOutcome) -> None:
+        if stepper is not self.stepper or token != self._run_token:
+            return  # a run of a stepper since replaced (a what-if edit)
+        self.busy = False
+        self._bindings_state = None  # the keys dimmed during the run come back
+        kind, value = outcome
+        after, self._after_run = self._after_run, ""
+        if kind == "choice":
+            self._need_choice()  # `running` stays: the run goes on after the choice
             return
         self.running = False
-        if hit is not None:
-            self.message = f"Breakpoint: {hit.table}:{hit.chain} #{hit.position}"
+        if kind == "failed":
+            assert isinstance(value, Exception)
+            self._engine_failed(value)
+            return
+        if kind == "stopped":
+            self.message = (f"Stopped at step {stepper.cursor + 1}: c goes on, n steps, "
+                            "b steps back.")
+        elif isinstance(value, Step):
+            self.message = f"Breakpoint: {value.table}:{value.chain} #{value.position}"
+        if after and stepper.walker.done:
+            self.message = (self.message or "") + after
         self.refresh_view()
+
+    def stop_run(self) -> bool:
+        """Esc during a run: stop it at the step it reached (False: no run to stop)."""
+        if not self.busy:
+            return False
+        self.workers.cancel_group(self, "step-run")
+        self.query_one("#step-verdict", Static).update(
+            Text(" stopping… ", style="reverse"), layout=False)
+        return True
 
     def action_breakpoint(self) -> None:
         assert self.stepper is not None
@@ -403,12 +447,15 @@ class StepScreen(Screen[None]):
         for part in line.split(";"):
             if part.strip():
                 self.edits.append(part.strip())
+        if self.busy:  # a run of the stepper about to be replaced: its end is dropped
+            self.workers.cancel_group(self, "step-run")
+            self.busy = False
         self._rebuild()
         self.running = True
+        message = self.message  # a what-if that failed says so after the run
         self._continue()
-        if self.stepper is not None and self.stepper.walker.done:
-            self.message = (self.message or "") + f"  (after {len(self.edits)} what-if edits)"
-        self.refresh_view()
+        self.message = message
+        self._after_run = f"  (after {len(self.edits)} what-if edits)"
 
     def action_toggle_wrap(self) -> None:
         view = self.query_one("#step-rules", RuleView)
@@ -512,6 +559,8 @@ class StepScreen(Screen[None]):
         self.notify(f"Session saved to {path}", timeout=4)
 
     def action_close(self) -> None:
+        if self.stop_run():
+            return
         for box in self.query(Input):
             if box.display:
                 box.display = False
@@ -522,6 +571,8 @@ class StepScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.stepper is None:
             return True
+        if self.busy:  # a run is on its way: only Esc (stop) and the app's keys (the
+            return True if action in WHILE_RUNNING else None  # rest shown dimmed)
         done = self.stepper.done
         if action in ("step", "continue"):
             return None if done else True
@@ -617,7 +668,7 @@ class StepScreen(Screen[None]):
             self.refresh_bindings()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.stepper is not None and self.query("#step-stack"):
+        if self.stepper is not None and not self.busy and self.query("#step-stack"):
             self.call_after_refresh(self.refresh_view)  # the stack and log fitted again
 
     def _log_limit_for(self, steps: list[Step], others: list[Text]) -> int:
@@ -652,6 +703,26 @@ class StepScreen(Screen[None]):
 
 
 LOG_MAX, LOG_MIN = 14, 3  # steps the log lists at most / at least
+
+# screen actions a run leaves alive (the rest would read or change the stepper it walks)
+WHILE_RUNNING = frozenset({"close", "toggle_wrap"})
+
+# how a run ended: ("verdict", None), ("breakpoint", Step), ("stopped", None),
+# ("choice", None) (an UNKNOWN needs the user's choice) or ("failed", exception)
+RunOutcome = tuple[str, object]
+
+
+def run_steps(stepper: Stepper, stopped: Callable[[], bool]) -> RunOutcome:
+    """Step to the next breakpoint or the verdict, asking `stopped()` between steps; the
+    cursor is on the last step handed out whenever this returns or raises (NeedChoice)."""
+    while True:
+        if stopped():
+            return ("stopped", None)
+        step = stepper.step()
+        if step is None:
+            return ("verdict", None)
+        if stepper.breakpoints and stepper.at_breakpoint(step):
+            return ("breakpoint", step)
 
 
 def packet_text_now(step: Step | None, start: Any) -> Text:
