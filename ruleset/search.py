@@ -7,11 +7,17 @@ Stdlib only. `Query.parse(text)` decides what the words mean:
   * a number (or `port N`): rules whose tcp/udp/sctp/multiport ports include it;
   * a chain name: rules in that chain or jumping/going to it;
   * anything else: a case-insensitive substring of the rule's text or rendered spec.
+
+Address and port searches first look at `rule.text` (the dump's own line) of a rule whose spec
+is not resolved yet: `may_match(text)` is a sound prefilter (False only when no spec parsed from
+that line can match), so the first search over a large lazy dump parses only the survivors.
+`Query.matches_full` is the exact check on the spec alone (the reference the tests compare with).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -72,6 +78,110 @@ def _contains(opt: Option | None, target: IPNetwork) -> bool:
                 return True
     return False
 
+# --------------------------------------------------------------------------------------------
+# Prefilter on the rule's text (sound: it may keep rules that cannot match, never drops one that
+# can). Any form it does not understand keeps the rule for the exact check.
+# --------------------------------------------------------------------------------------------
+
+_V4 = r"\d{1,3}(?:\.\d{1,3}){3}"
+# An IPv4 address, network (`/24` or `/255.255.0.0`) or range (`a-b`), as written in any format.
+_V4_TOKEN = re.compile(rf"({_V4})(/(?:{_V4}|\d+))?(?:-({_V4}))?")
+# Anything with two colons and hex digits: an IPv6 address, network or range (or noise: a MAC,
+# `dpts:1:2`, which fails to parse and so keeps the rule).
+_V6_CHARS = r"[0-9A-Fa-f.:]"
+_V6_TOKEN = re.compile(
+    rf"({_V6_CHARS}*:{_V6_CHARS}*:{_V6_CHARS}*)(/\d+)?(?:-({_V6_CHARS}+))?")
+# What may follow an address in a dump: a space, a port (`:80`), a list comma, a bracket, a quote.
+_AFTER_ADDRESS = frozenset(" \t\r\n,:]\"')")
+# Host names `iptables -L` prints without -n that the listing parser maps back to addresses
+# (parser/listing_names.py HOSTS_V4/HOSTS_V6; tests check this list covers them).
+HOST_NAMES = (
+    "default", "localhost", "localhost.localdomain", "loopback", "link-local",
+    "base-address.mcast.net", "all-systems.mcast.net", "all-routers.mcast.net", "broadcasthost",
+    "ip6-localhost", "ip6-loopback", "localhost6", "ip6-allnodes", "ip6-allrouters",
+)
+_HOST_WORD = re.compile(
+    r"(?:^|\s)!?(?:" + "|".join(re.escape(n) for n in HOST_NAMES) + r")(?=/|\s|$)")
+# Where a port value can come from: `--dport`, `--dports`, `--sport(s)`, `--ports`,
+# `--destination-port(s)`, `--source-port(s)` (save, -S) and `dpt:`, `spts:`, `multiport dports`
+# (-L). A key whose value is not plain digits (`dpt:ssh`, `--dport=22`) keeps the rule.
+_PORT_KEY = re.compile(r"(?i)ports?|pts?:")
+_PORT_VALUE = re.compile(r"\s*(?:!\s*)?([0-9:,]+)(?=[\s\"]|$)")
+
+
+def _v4_int(text: str) -> int | None:
+    parts = text.split(".")
+    value = 0
+    for part in parts:
+        if len(part) > 1 and part[0] == "0":  # ipaddress refuses leading zeros
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = value << 8 | octet
+    return value
+
+
+def _v4_mask(text: str) -> int | None:
+    """`24` -> its mask; a dotted netmask (never printed by iptables) -> None: keep the rule."""
+    if not text.isdigit() or int(text) > 32:
+        return None
+    return (0xFFFFFFFF << (32 - int(text))) & 0xFFFFFFFF
+
+
+def _may_contain_v4(text: str, first: int, last: int) -> bool:
+    for m in _V4_TOKEN.finditer(text):
+        end = m.end()
+        if end < len(text) and text[end] not in _AFTER_ADDRESS:
+            return True  # `1.2.3.4.5`, `1.2.3.4x`: not a form we know
+        address, mask_text, high = m.group(1, 2, 3)
+        low = _v4_int(address)
+        if low is None:
+            continue  # not an address for ipaddress either
+        if high is not None:
+            if mask_text is not None:
+                return True
+            top = _v4_int(high)
+            if top is not None and low <= first and last <= top:
+                return True
+            continue
+        mask = 0xFFFFFFFF if mask_text is None else _v4_mask(mask_text[1:])
+        if mask is None:
+            return True
+        if first & mask == low & mask and last & mask == low & mask:
+            return True
+    return False
+
+
+def _may_contain_v6(text: str, target: IPNetwork) -> bool:
+    for m in _V6_TOKEN.finditer(text):
+        end = m.end()
+        if end < len(text) and text[end] not in _AFTER_ADDRESS:
+            return True
+        address, prefix, high = m.group(1, 2, 3)
+        try:
+            if high is not None:
+                low_addr, top = ipaddress.ip_address(address), ipaddress.ip_address(high)
+                if prefix is not None or low_addr.version != 6 or top.version != 6:
+                    return True
+                if low_addr <= target.network_address and target.broadcast_address <= top:  # type: ignore[operator]
+                    return True
+                continue
+            net = ipaddress.ip_network(address + (prefix or ""), strict=False)
+        except ValueError:
+            return True  # noise (a MAC, `dpts:1:2`) or a form we do not know
+        if net.version == 6 and target.subnet_of(net):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _may_have_port(text: str, port: int) -> bool:
+    for key in _PORT_KEY.finditer(text):
+        value = _PORT_VALUE.match(text, key.end())
+        if value is None or _port_in(port, (value.group(1),)):
+            return True
+    return False
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -101,9 +211,31 @@ class Query:
             "text": f'rules containing "{self.text}"',
         }[self.kind]
 
+    def may_match(self, text: str) -> bool:
+        """False only when no rule parsed from this dump line can match an address or port
+        query (always True for the other kinds)."""
+        if self.kind == "port" and self.port is not None:
+            return _may_have_port(text, self.port)
+        if self.kind == "address" and self.network is not None:
+            if _HOST_WORD.search(text):
+                return True
+            net = self.network
+            if net.version == 4:
+                return _may_contain_v4(
+                    text, int(net.network_address), int(net.broadcast_address))
+            return _may_contain_v6(text, net)
+        return True
+
     def matches(self, rule: Rule) -> bool:
         """Whether the rule matches; a rule whose spec cannot be resolved only matches by
-        its text."""
+        its text. An address or port query parses only the rules whose text may match."""
+        if (self.kind in ("address", "port") and not rule.resolved and rule.text
+                and not self.may_match(rule.text)):
+            return False
+        return self.matches_full(rule)
+
+    def matches_full(self, rule: Rule) -> bool:
+        """The exact check on the rule's spec, without the prefilter."""
         try:
             return self._matches(rule)
         except Exception:  # a resolver error: the rule is still searchable by its text
