@@ -4,6 +4,7 @@ mid-run is clean, and an UNKNOWN that needs a choice is asked on the UI thread."
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -112,9 +113,10 @@ async def test_esc_stops_a_long_run_and_the_screen_stays_usable() -> None:
         step = app.screen
         assert isinstance(step, StepScreen) and step.stepper is not None
         await pilot.press("c")
-        await pilot.pause(0.2)
+        await pilot.pause(0.4)
         assert step.busy
         assert "Esc stops" in verdict_line(step)
+        assert re.search(r"step [\d,]+ \(Esc stops\)", verdict_line(step))  # how far
         assert step.check_action("step", ()) is None  # dimmed in the footer meanwhile
         # the other stepping keys wait for the run: no breakpoint, no what-if box, no back
         await pilot.press("x", "colon", "b", "n")

@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -132,6 +133,8 @@ class StepScreen(Screen[None]):
         self.busy = False  # a run is in its worker (keys other than Esc/q wait)
         self._run_token = 0  # the run whose result is wanted (older deliveries are dropped)
         self._after_run = ""  # said after the run's own message (what-if edits)
+        self._progress: Timer | None = None  # redraws "running… step N" during a run
+        self._stopping = False  # Esc was pressed during the run
         self.shown: tuple[str, str] | None = None
         self.message = ""
         self.suggestion: Any = None
@@ -350,11 +353,23 @@ class StepScreen(Screen[None]):
         self.running = True
         self.busy = True
         self._run_token += 1
-        self.query_one("#step-verdict", Static).update(
-            Text(" running to the verdict or the next breakpoint… (Esc stops) ",
-                 style="reverse"), layout=False)
+        self._stopping = False
+        self._show_progress()
         self.refresh_bindings()
         self._run_steps(self.stepper, self._run_token)
+        if self._progress is None:
+            self._progress = self.set_interval(0.25, self._show_progress)
+
+    def _show_progress(self) -> None:
+        """The verdict line while a run is under way (and the step it reached, read from the
+        worker's stepper: a plain int, safe to read from here)."""
+        if not self.busy or self._stopping or self.stepper is None:
+            return
+        text = " running to the verdict or the next breakpoint… "
+        if self.stepper.cursor >= 0:
+            text += f"step {self.stepper.cursor + 1:,} "
+        self.query_one("#step-verdict", Static).update(
+            Text(text + "(Esc stops) ", style="reverse"), layout=False)
 
     @work(thread=True, exclusive=True, group="step-run", exit_on_error=False,
           description="stepping to the verdict or the next breakpoint")
@@ -376,6 +391,9 @@ class StepScreen(Screen[None]):
         if stepper is not self.stepper or token != self._run_token:
             return  # a run of a stepper since replaced (a what-if edit)
         self.busy = False
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
         self._bindings_state = None  # the keys dimmed during the run come back
         kind, value = outcome
         after, self._after_run = self._after_run, ""
@@ -401,6 +419,7 @@ class StepScreen(Screen[None]):
         if not self.busy:
             return False
         self.workers.cancel_group(self, "step-run")
+        self._stopping = True
         self.query_one("#step-verdict", Static).update(
             Text(" stopping… ", style="reverse"), layout=False)
         return True
