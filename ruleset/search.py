@@ -217,7 +217,8 @@ class Query:
         if self.kind == "port" and self.port is not None:
             return _may_have_port(text, self.port)
         if self.kind == "address" and self.network is not None:
-            if _HOST_WORD.search(text):
+            # only `-L` rows (never `-A ...` nor `[p:b] -A ...`) can carry host names
+            if text[:1] not in ("-", "[") and _HOST_WORD.search(text):
                 return True
             net = self.network
             if net.version == 4:
