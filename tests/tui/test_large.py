@@ -81,10 +81,14 @@ async def test_stepping_through_kube_services_is_linear_and_in_order() -> None:
         step.breakpoints.add(("nat", "KUBE-SERVICES", 5000))
         step.stepper.breakpoints = set(step.breakpoints)
         await pilot.press("c")
+        await pilot.app.workers.wait_for_complete()  # c runs in a worker
+        await pilot.pause()
         await pilot.pause()
         assert step.current is not None
         assert step.current.where == "nat:KUBE-SERVICES:rule:5000"
         await pilot.press("c")
+        await pilot.app.workers.wait_for_complete()  # c runs in a worker
+        await pilot.pause()
         await pilot.pause()
         assert step.verdict == "ACCEPT"
         trace = step.stepper.trace()

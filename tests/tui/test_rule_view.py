@@ -309,6 +309,8 @@ async def test_stepper_shares_the_wrap_and_keeps_its_marks() -> None:
         view = step.query_one("#step-rules", RuleView)
         assert view.wrap
         await pilot.press("c")
+        await pilot.app.workers.wait_for_complete()  # c runs in a worker
+        await pilot.pause()
         await pilot.pause()
         assert step.verdict == "DROP"
         lines = _lines(view)

@@ -114,6 +114,8 @@ async def test_session_saved_at_the_verdict_resumes_at_the_verdict(tmp_path: Pat
         step = app.screen
         assert isinstance(step, StepScreen)
         await pilot.press("c")
+        await pilot.app.workers.wait_for_complete()  # c runs in a worker
+        await pilot.pause()
         await pilot.pause()
         assert step.verdict == "ACCEPT"
         await pilot.press("S")
