@@ -92,6 +92,7 @@ _V6_CHARS = r"[0-9A-Fa-f.:]"
 _V6_TOKEN = re.compile(
     rf"({_V6_CHARS}*:{_V6_CHARS}*:{_V6_CHARS}*)(/\d+)?(?:-({_V6_CHARS}+))?")
 # What may follow an address in a dump: a space, a port (`:80`), a list comma, a bracket, a quote.
+_NEGATED_V4 = frozenset({"! -s ", "! -d "})
 _AFTER_ADDRESS = frozenset(" \t\r\n,:]\"')")
 # Host names `iptables -L` prints without -n that the listing parser maps back to addresses
 # (parser/listing_names.py HOSTS_V4/HOSTS_V6; tests check this list covers them).
@@ -134,6 +135,9 @@ def _may_contain_v4(text: str, first: int, last: int) -> bool:
         end = m.end()
         if end < len(text) and text[end] not in _AFTER_ADDRESS:
             return True  # `1.2.3.4.5`, `1.2.3.4x`: not a form we know
+        start = m.start()
+        if text[start - 1:start] == "!" or text[start - 5:start] in _NEGATED_V4:
+            continue  # `! -s 10.244.0.0/16` (save, -S) or `!10.244.0.0/16` (-L): never a hit
         address, mask_text, high = m.group(1, 2, 3)
         low = _v4_int(address)
         if low is None:
