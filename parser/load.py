@@ -409,7 +409,7 @@ def _unpad(
 ) -> tuple[list[str], LineMap | None, list[Diagnostic]]:
     """The lines with screen-capture padding removed from mid-word wraps (see
     parser.repair.unpad), the line map through that stage too, and a warning per line."""
-    from parser.repair import RepairMap, stage_of_shifts, unpad
+    from parser.repair import unpad
 
     try:
         found = unpad(lines, path, forced, family)
@@ -418,6 +418,16 @@ def _unpad(
     if found is None:
         return lines, linemap, []
     new_lines, stage, notes = found
+    repaired, notes = _then(originals, linemap, stage, notes)
+    return new_lines, repaired, notes
+
+
+def _then(originals: list[str], linemap: LineMap | None, stage: Stage,
+          notes: list[Diagnostic]) -> tuple[LineMap, list[Diagnostic]]:
+    """The line map of the repairs so far followed by `stage`, and `notes` (made on the
+    repaired lines) shown on the lines as they were, escapes and all."""
+    from parser.repair import RepairMap, stage_of_shifts
+
     if linemap is not None:
         notes = [linemap.fix(d) for d in notes]
     if isinstance(linemap, RepairMap):
@@ -426,7 +436,7 @@ def _unpad(
         stages = [stage_of_shifts(linemap.shifts), stage]
     else:
         stages = [stage]
-    return new_lines, RepairMap(originals, stages), notes
+    return RepairMap(originals, stages), notes
 
 
 def _rejoin(
@@ -434,7 +444,7 @@ def _rejoin(
     originals: list[str], linemap: LineMap | None, widths: dict[int, tuple[int, int]],
 ) -> tuple[Ruleset, LineMap, list[Diagnostic]] | None:
     """Load again with wrapped lines joined (None when there is nothing to join)."""
-    from parser.repair import RepairMap, join_wrapped, stage_of_shifts
+    from parser.repair import join_wrapped
 
     try:
         joined = join_wrapped(lines, path, forced, family, widths)
@@ -443,15 +453,7 @@ def _rejoin(
     if joined is None:
         return None
     lines, stage, notes = joined
-    if linemap is not None:  # the notes show the lines as they were, escapes and all
-        notes = [linemap.fix(d) for d in notes]
-    if isinstance(linemap, RepairMap):
-        stages = [*linemap.stages, stage]
-    elif linemap is not None:
-        stages = [stage_of_shifts(linemap.shifts), stage]
-    else:
-        stages = [stage]
-    repaired = RepairMap(originals, stages)
+    repaired, notes = _then(originals, linemap, stage, notes)
     try:
         rs = _load_lines(lines, path, strict, forced, family, repaired)
     except ParseError as exc:
