@@ -9,6 +9,7 @@ from textual.command import CommandPalette
 from textual.widgets import Input, OptionList, Static
 
 from tests.tui.rulesets import NEUTRON_LISTING, ROOT, load, neutron
+from tests.tui.waiting import settle
 from tui.app import IptscopeApp, make_explorer
 from tui.explorer import Explorer
 from tui.screens.diagnostics import DiagnosticsDialog
@@ -280,15 +281,13 @@ async def test_stepping_forward_back_breakpoint_and_continue(tmp_path: Path) -> 
         await pilot.pause()
         assert ("filter", "neutron-openvswi-sg-chain", 3) in step.breakpoints
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.current is not None
         assert step.current.where == "filter:neutron-openvswi-sg-chain:rule:3"
         assert "Breakpoint" in text_of(step.query_one("#step-verdict", Static))
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.verdict == "DROP"
         # back from the verdict, and forward to it again
@@ -342,8 +341,7 @@ async def test_session_round_trip(tmp_path: Path) -> None:
         await pilot.pause()
         assert step.notes == "tftp replies dropped"
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.current is not None
         assert step.current.where == "filter:neutron-openvswi-sg-fallback:rule:1"
@@ -372,8 +370,7 @@ async def test_session_round_trip(tmp_path: Path) -> None:
         assert resumed.notes == "tftp replies dropped"
         assert resumed.stepper is not None and resumed.stepper.cursor == saved_cursor
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert resumed.verdict == "ACCEPT"
 
@@ -480,8 +477,7 @@ async def test_unknown_match_shows_both_branches() -> None:
         app.open_stepper(SEED_PACKET)  # no default: ask at each unknown
         await pilot.pause()
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         from tui.screens.assume import AssumeDialog
         from tui.screens.branches import BranchesDialog
@@ -507,8 +503,7 @@ async def test_small_terminal_still_works() -> None:
         app.open_stepper(SEED_PACKET, assume="nomatch")
         await pilot.pause()
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert isinstance(app.screen, StepScreen) and app.screen.verdict == "DROP"
         await pilot.resize_terminal(200, 60)
@@ -543,8 +538,7 @@ async def test_a_rule_that_cannot_be_resolved_is_shown_not_fatal() -> None:
         app.open_stepper(other, assume="nomatch")
         await pilot.pause()
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         step = app.screen
         assert isinstance(step, StepScreen)
@@ -597,8 +591,7 @@ async def test_cursor_over_visited_rules_shows_their_reasons() -> None:
         step = app.screen
         assert isinstance(step, StepScreen)
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.current is not None
         assert step.current.where == "filter:neutron-openvswi-i6746373c-0:rule:5"
@@ -649,8 +642,7 @@ async def test_ipsets_file_decides_the_set_match(tmp_path: Path) -> None:
         step = app.screen
         assert isinstance(step, StepScreen)
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert app.screen is step and step.verdict == "DROP"
         assert step.stepper is not None and not step.stepper.walker.assumptions

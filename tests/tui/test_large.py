@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.tui.rulesets import KUBE_AFTER, load
+from tests.tui.waiting import settle
 from tui.app import IptscopeApp
 from tui.explorer import Explorer
 from tui.screens.main import MainScreen
@@ -81,14 +82,12 @@ async def test_stepping_through_kube_services_is_linear_and_in_order() -> None:
         step.breakpoints.add(("nat", "KUBE-SERVICES", 5000))
         step.stepper.breakpoints = set(step.breakpoints)
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.current is not None
         assert step.current.where == "nat:KUBE-SERVICES:rule:5000"
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.verdict == "ACCEPT"
         trace = step.stepper.trace()

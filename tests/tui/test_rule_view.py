@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Footer
 
 from tests.tui.rulesets import KUBE_AFTER, ROOT, load, neutron
+from tests.tui.waiting import settle
 from tui.app import IptscopeApp, make_explorer
 from tui.explorer import Explorer
 from tui.screens.help import binding_rows
@@ -309,8 +310,7 @@ async def test_stepper_shares_the_wrap_and_keeps_its_marks() -> None:
         view = step.query_one("#step-rules", RuleView)
         assert view.wrap
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.verdict == "DROP"
         lines = _lines(view)

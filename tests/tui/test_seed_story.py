@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from tests.tui.rulesets import neutron
+from tests.tui.waiting import settle
 from tui.app import IptscopeApp
 from tui.explorer import Explorer
 from tui.screens.assume import AssumeDialog
@@ -53,8 +54,7 @@ async def test_seed_story() -> None:
         assert isinstance(step, StepScreen)
         assert step.request.path == "forward" and step.request.bridged
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         asked = await _answer_unknowns(pilot, app, "n")
         # the ipset of the port's security group is among the things the dump cannot decide
         assert "neutron-openvswi-i6746373c-0:3" in asked
@@ -96,8 +96,7 @@ async def test_behind_the_question_the_walk_stands_at_the_rule_in_question() -> 
         step = app.screen
         assert isinstance(step, StepScreen)
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, AssumeDialog)
@@ -128,8 +127,7 @@ async def test_the_step_log_lists_what_fits_so_the_newest_step_is_in_view() -> N
         step = app.screen
         assert isinstance(step, StepScreen)
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         await pilot.pause()
         assert step.verdict == "DROP"

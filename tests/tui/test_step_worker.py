@@ -16,6 +16,7 @@ from parser.load import load_text
 from ruleset.model import Ruleset
 from ruleset.stepper import Stepper
 from tests.tui.rulesets import neutron
+from tests.tui.waiting import settle
 from tui.app import IptscopeApp
 from tui.explorer import Explorer
 from tui.screens.assume import AssumeDialog
@@ -48,11 +49,6 @@ def headless_verdict(ruleset: Ruleset, request: PacketRequest) -> str:
     return stepper.trace().verdict.value
 
 
-async def settle(app: IptscopeApp, pilot: Any) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def verdict_line(step: StepScreen) -> str:
     return str(step.query_one("#step-verdict", Static).render())
 
@@ -81,7 +77,7 @@ async def test_c_on_the_neutron_sample_reaches_the_same_verdict_in_a_worker() ->
         step = app.screen
         assert isinstance(step, StepScreen) and step.stepper is not None
         await pilot.press("c")
-        await settle(app, pilot)
+        await settle(pilot)
         assert not step.busy and not step.running
         assert step.verdict == headless_verdict(neutron(), SEED) == "DROP"
         assert "DROP" in verdict_line(step) and "Esc stops" not in verdict_line(step)
@@ -97,7 +93,7 @@ async def test_c_on_a_big_generated_chain_reaches_the_same_verdict() -> None:
         step = app.screen
         assert isinstance(step, StepScreen) and step.stepper is not None
         await pilot.press("c")
-        await settle(app, pilot)
+        await settle(pilot)
         assert step.verdict == headless_verdict(big_chain(5000), BIG) == "ACCEPT"
         trace = step.stepper.trace()
         assert trace.decided_by is not None
@@ -123,7 +119,7 @@ async def test_esc_stops_a_long_run_and_the_screen_stays_usable() -> None:
         assert not step.breakpoints
         assert not step.query_one("#whatif", Input).display
         await pilot.press("escape")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.screen is step  # Esc stopped the run, it did not close the screen
         assert not step.busy and not step.running
         stopped_at = step.stepper.cursor
@@ -163,11 +159,11 @@ async def test_a_stopped_run_goes_on_to_the_same_verdict(monkeypatch: pytest.Mon
         await pilot.press("c")
         await pilot.pause(0.2)
         await pilot.press("escape")
-        await settle(app, pilot)
+        await settle(pilot)
         assert step.verdict is None and step.stepper.cursor > 0
         monkeypatch.setattr(Stepper, "step", original)
         await pilot.press("c")
-        await settle(app, pilot)
+        await settle(pilot)
         assert step.verdict == "ACCEPT"
         assert step.stepper.cursor == len(step.stepper.history) - 1
 
@@ -211,7 +207,7 @@ async def test_an_unknown_is_asked_on_the_ui_thread_and_the_run_goes_on() -> Non
         step._need_choice = recorded  # type: ignore[method-assign]
         await pilot.press("c")
         for _ in range(10):
-            await settle(app, pilot)
+            await settle(pilot)
             if not isinstance(app.screen, AssumeDialog):
                 break
             assert step.running and not step.busy  # waiting for the answer, no run under way
@@ -229,11 +225,11 @@ async def test_the_re_step_after_a_what_if_edit_runs_in_the_worker() -> None:
         step = app.screen
         assert isinstance(step, StepScreen)
         await pilot.press("c")
-        await settle(app, pilot)
+        await settle(pilot)
         assert step.verdict == "DROP"
         step.apply_whatif("-I FORWARD 1 -s 14.52.45.2 -d 14.52.45.10 -p udp -j ACCEPT")
         assert step.busy  # said at once, run in the worker
         assert "Esc stops" in verdict_line(step)
-        await settle(app, pilot)
+        await settle(pilot)
         assert step.verdict == "ACCEPT"
         assert "after 1 what-if edits" in verdict_line(step)

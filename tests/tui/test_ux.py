@@ -10,6 +10,7 @@ from textual.widgets import Footer, Static
 
 from ruleset.model import Chain
 from tests.tui.rulesets import NEUTRON_LISTING, ROOT, load, neutron
+from tests.tui.waiting import settle
 from tui.app import IptscopeApp, LoadFailedScreen, make_explorer
 from tui.explorer import Explorer
 from tui.screens.live import LiveConfig, LiveMainScreen
@@ -114,8 +115,7 @@ async def test_session_saved_at_the_verdict_resumes_at_the_verdict(tmp_path: Pat
         step = app.screen
         assert isinstance(step, StepScreen)
         await pilot.press("c")
-        await pilot.app.workers.wait_for_complete()  # c runs in a worker
-        await pilot.pause()
+        await settle(pilot)  # c runs in a worker
         await pilot.pause()
         assert step.verdict == "ACCEPT"
         await pilot.press("S")
