@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 from parser.errors import ParseError, error, warning
 from parser.extra import parse_extra
-from parser.listing_names import HOSTS_V4, HOSTS_V6
 from parser.tokens import is_count
+from ruleset.hosts import HOSTS_V4, HOSTS_V6
 from ruleset.model import (
     ALL_BUILTIN_NAMES,
     Chain,

@@ -102,27 +102,6 @@ ICMP6_TYPES: dict[str, tuple[int, int | None]] = {
     "neighbor-advertisement": (136, None), "redirect": (137, None),
 }
 
-# Reverse-DNS names a host commonly prints for well-known addresses (without -n).
-HOSTS_V4: dict[str, str] = {
-    "default": "0.0.0.0",  # /etc/networks name of 0.0.0.0
-    "localhost": "127.0.0.1",
-    "localhost.localdomain": "127.0.0.1",
-    "loopback": "127.0.0.0",
-    "link-local": "169.254.0.0",
-    "base-address.mcast.net": "224.0.0.0",
-    "all-systems.mcast.net": "224.0.0.1",
-    "all-routers.mcast.net": "224.0.0.2",
-    "broadcasthost": "255.255.255.255",
-}
-HOSTS_V6: dict[str, str] = {
-    "localhost": "::1",
-    "ip6-localhost": "::1",
-    "ip6-loopback": "::1",
-    "localhost6": "::1",
-    "ip6-allnodes": "ff02::1",
-    "ip6-allrouters": "ff02::2",
-}
-
 LOG_LEVELS: dict[str, int] = {
     "emerg": 0, "panic": 0, "alert": 1, "crit": 2, "error": 3, "err": 3, "warning": 4,
     "warn": 4, "notice": 5, "info": 6, "debug": 7,

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ruleset.hosts import HOSTS_V4, HOSTS_V6
 from ruleset.model import Option, Rule, Ruleset
 from ruleset.spec import render_spec
 from ruleset.targets import split_nat_to
@@ -94,13 +95,8 @@ _V6_TOKEN = re.compile(
 # What may follow an address in a dump: a space, a port (`:80`), a list comma, a bracket, a quote.
 _NEGATED_V4 = frozenset({"! -s ", "! -d "})
 _AFTER_ADDRESS = frozenset(" \t\r\n,:]\"')")
-# Host names `iptables -L` prints without -n that the listing parser maps back to addresses
-# (parser/listing_names.py HOSTS_V4/HOSTS_V6; tests check this list covers them).
-HOST_NAMES = (
-    "default", "localhost", "localhost.localdomain", "loopback", "link-local",
-    "base-address.mcast.net", "all-systems.mcast.net", "all-routers.mcast.net", "broadcasthost",
-    "ip6-localhost", "ip6-loopback", "localhost6", "ip6-allnodes", "ip6-allrouters",
-)
+# Host names `iptables -L` prints without -n that the listing parser maps back to addresses.
+HOST_NAMES = tuple(dict.fromkeys([*HOSTS_V4, *HOSTS_V6]))
 _HOST_WORD = re.compile(
     r"(?:^|\s)!?(?:" + "|".join(re.escape(n) for n in HOST_NAMES) + r")(?=/|\s|$)")
 # Where a port value can come from: `--dport`, `--dports`, `--sport(s)`, `--ports`,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from parser.errors import LoadError
-from parser.listing_names import HOSTS_V4, HOSTS_V6
 from parser.load import load_path, load_text
+from ruleset.hosts import HOSTS_V4, HOSTS_V6
 from ruleset.model import Option, Rule, Ruleset, RuleSpec
 from ruleset.search import HOST_NAMES, PORT_OPTIONS, Query, search
 from ruleset.targets import split_nat_to
